@@ -53,7 +53,7 @@ data: $(STAMP)
 	$(BIN)/python -m helpers.data fetch
 
 run: data
-	$(BIN)/python scripts/run_notebooks.py notebooks build
+	$(BIN)/python scripts/run_notebooks.py --out build notebooks
 
 test: data
 	$(BIN)/python -m pytest $(NBVAL_FLAGS) tests notebooks

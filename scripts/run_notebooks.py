@@ -1,13 +1,18 @@
-"""Execute every notebook headless into an output folder, one result line each.
+"""Execute notebooks headless in a fresh kernel, one result line each.
 
-Usage: python scripts/run_notebooks.py [NOTEBOOK_DIR] [OUTPUT_DIR]
+    python scripts/run_notebooks.py                      # notebooks/ -> build/
+    python scripts/run_notebooks.py --out build/ NB ...  # chosen notebooks -> build/
+    python scripts/run_notebooks.py --in-place NB ...    # refresh the committed outputs
 
-The committed notebooks are only read; executed copies go to OUTPUT_DIR.
+The default run only reads the committed notebooks. ``--in-place`` is the
+maintainer's "Restart kernel and run all": it stores fresh outputs with
+canonical metadata (no timings, no machine-specific version strings).
 Exits non-zero if any notebook fails, after showing the failing cell's error.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -19,52 +24,73 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 CELL_TIMEOUT = int(os.environ.get("NB_CELL_TIMEOUT", "1800"))
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
-def run_one(src: Path, out_dir: Path) -> tuple[bool, float, str]:
-    """Run ``src`` with its own folder as working directory; save the executed copy."""
+def canonical(nb: nbformat.NotebookNode) -> None:
+    """Keep only metadata that means the same on every machine."""
+    nb.metadata = nbformat.from_dict({"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+
+
+def write_atomic(nb: nbformat.NotebookNode, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            nbformat.write(nb, fh)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run_one(src: Path, target: Path) -> tuple[bool, float, str]:
+    """Run ``src`` with its own folder as working directory; write the executed copy."""
     nb = nbformat.read(src, as_version=4)
-    client = NotebookClient(
-        nb, timeout=CELL_TIMEOUT, kernel_name="python3",
-        resources={"metadata": {"path": str(src.parent)}},
-    )
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=False,
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport notice
+                            resources={"metadata": {"path": str(src.parent.resolve())}})
     start = time.perf_counter()
     error = ""
     try:
         client.execute()
     except CellExecutionError as exc:
-        error = str(exc).strip().splitlines()[-1] if str(exc).strip() else "cell failed"
-        detail = str(exc)
-    else:
-        detail = ""
+        text = str(exc).strip()
+        error = text.splitlines()[-1] if text else "a cell failed"
+        print(text[-3000:], file=sys.stderr)
     seconds = time.perf_counter() - start
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=".ipynb.part")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        nbformat.write(nb, fh)
-    os.replace(tmp, out_dir / src.name)
-    if detail:
-        print(detail[-3000:], file=sys.stderr)
+    canonical(nb)
+    if not error or target != src:  # never overwrite a committed notebook with a failed run
+        write_atomic(nb, target)
     return not error, seconds, error
 
 
-def main(argv: list[str]) -> int:
-    nb_dir = Path(argv[1]) if len(argv) > 1 else Path("notebooks")
-    out_dir = Path(argv[2]) if len(argv) > 2 else Path("build")
-    notebooks = sorted(nb_dir.glob("[0-9][0-9]_*.ipynb"))
-    if not notebooks:
-        print(f"No notebooks found in {nb_dir}/", file=sys.stderr)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks or folders (default: notebooks/)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--out", type=Path, default=Path("build"), help="folder for executed copies")
+    where.add_argument("--in-place", action="store_true", help="store fresh outputs in the notebooks")
+    args = parser.parse_args(argv)
+
+    paths = []
+    for p in args.notebooks or [Path("notebooks")]:
+        paths += sorted(p.glob("[0-9][0-9]_*.ipynb")) if p.is_dir() else [p]
+    if not paths:
+        print("No notebooks found.", file=sys.stderr)
         return 1
     failed = 0
-    for src in notebooks:
-        ok, seconds, error = run_one(src, out_dir)
+    for src in paths:
+        target = src if args.in_place else args.out / src.name
+        ok, seconds, error = run_one(src, target)
         failed += not ok
-        status = "ok    " if ok else "FAILED"
-        print(f"{status} {src.name:34s} {seconds:6.1f} s  -> {out_dir / src.name}"
+        print(f"{'ok    ' if ok else 'FAILED'} {src.name:34s} {seconds:6.1f} s  -> {target}"
               + ("" if ok else f"  ({error})"), flush=True)
-    print(f"{len(notebooks) - failed} of {len(notebooks)} notebooks ran without errors.")
+    print(f"{len(paths) - failed} of {len(paths)} notebooks ran without errors.")
     return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Friendly checks for the exercises: a wrong answer gets a message that says what to look at."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class CheckFailed(AssertionError):
+    """An exercise answer is not right yet; the message says why."""
+
+
+def _fail(message: str) -> None:
+    raise CheckFailed(message)
+
+
+def _as_array(answer, name: str) -> np.ndarray:
+    if answer is None or answer is Ellipsis:
+        _fail(f"`{name}` is still empty: write your answer in the cell above and run it.")
+    try:
+        return np.asarray(answer)
+    except Exception:  # noqa: BLE001 - any non-array answer
+        _fail(f"`{name}` should be an array of numbers, got {type(answer).__name__}.")
+
+
+def check_class_proportions(proportions, y) -> str:
+    """Check an array of 10 class proportions computed from labels ``y``."""
+    p = _as_array(proportions, "proportions")
+    if p.shape != (10,):
+        _fail(f"expected 10 proportions (one per digit 0-9), got shape {p.shape}: did you drop a label?")
+    if np.all(p > 1) or p.sum() > 1.5:
+        _fail(f"your values sum to {p.sum():,.0f}: those look like counts. Divide by the number of labels.")
+    if not np.isclose(p.sum(), 1.0, atol=1e-6):
+        _fail(f"proportions must sum to 1, yours sum to {p.sum():.4f}.")
+    expected = np.bincount(y, minlength=10) / len(y)
+    if not np.allclose(p, expected, atol=1e-6):
+        worst = int(np.argmax(np.abs(p - expected)))
+        _fail(f"digit {worst}: you have {p[worst]:.4f}, expected {expected[worst]:.4f}. "
+              "Is index i the proportion of digit i?")
+    return "Correct: each digit is between {:.1%} and {:.1%} of the labels.".format(p.min(), p.max())
+
+
+def check_scaled(scaled, original) -> str:
+    """Check that ``scaled`` is ``original`` (uint8 0-255) mapped to float32 in [0, 1]."""
+    s = _as_array(scaled, "x_test_scaled")
+    original = np.asarray(original)
+    if s.shape != original.shape:
+        _fail(f"shape {s.shape} differs from the original {original.shape}: scaling should not reshape.")
+    if s.dtype != np.float32:
+        _fail(f"dtype is {s.dtype}; use float32 (Keras' default), e.g. `x.astype('float32') / 255`.")
+    if s.max() > 1.0 + 1e-6:
+        _fail(f"the largest value is {s.max():.1f}, expected 1.0: did you divide by 255?")
+    expected = original.astype(np.float32) / 255.0
+    if not np.allclose(s, expected, atol=1e-6):
+        _fail("values are in [0, 1] but not equal to pixel / 255: divide by 255, not by the maximum "
+              "of each image, and do not subtract anything.")
+    return "Correct: float32 in [0, 1], same shape, pixel / 255."
+
+
+def check_most_ink_digit(answer, x, y) -> str:
+    """Check the digit whose images have the most ink (highest mean pixel value) on average."""
+    if isinstance(answer, (np.ndarray, list, tuple)):
+        _fail("answer with one digit (an int 0-9), not an array.")
+    if answer is None or isinstance(answer, float) or not 0 <= int(answer) <= 9:
+        _fail(f"answer with one digit 0-9, got {answer!r}.")
+    ink = np.array([x[y == d].mean() for d in range(10)])
+    expected = int(np.argmax(ink))
+    if int(answer) != expected:
+        _fail(f"digit {int(answer)} has mean pixel value {ink[int(answer)]:.1f}, but another digit has "
+              f"more ({ink.max():.1f}). Compute x[y == d].mean() for every d and take the argmax.")
+    return f"Correct: digit {expected} uses the most ink (mean pixel value {ink.max():.1f})."

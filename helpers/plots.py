@@ -1,0 +1,77 @@
+"""Plot helpers: one figure per question, colour-blind-safe, readable in grayscale."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+PALETTE = "colorblind"
+DIGIT_CMAP = "gray_r"  # dark ink on white paper, as a digit is written
+
+
+def use_course_style() -> None:
+    """Apply the course's plot style (seaborn's colour-blind palette, readable sizes)."""
+    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE)
+    plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 100, "axes.titleweight": "bold",
+                         "image.cmap": "viridis"})
+
+
+def show_digits(images: np.ndarray, labels=None, *, ncols: int = 10, title: str | None = None,
+                size: float = 1.2) -> plt.Figure:
+    """Show images in a grid, each captioned with its label (if given)."""
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(f"show_digits expects a stack of 2-D images (N, H, W), got shape {images.shape}")
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.5 if title else 0)),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i], cmap=DIGIT_CMAP, vmin=0, vmax=max(1, float(images.max())))
+            if labels is not None:
+                ax.set_title(str(labels[i]), fontsize=11, fontweight="normal")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_balance(y_train: np.ndarray, y_test: np.ndarray) -> plt.Figure:
+    """Bar chart: how many examples of each digit are in the training and test sets?"""
+    import pandas as pd
+
+    counts = pd.DataFrame({
+        "digit": np.tile(np.arange(10), 2),
+        "split": ["train"] * 10 + ["test"] * 10,
+        "count": np.concatenate([np.bincount(y_train, minlength=10), np.bincount(y_test, minlength=10)]),
+    })
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    for ax, split, colour in zip(axes, ["train", "test"], sns.color_palette(PALETTE, 2)):
+        part = counts[counts.split == split]
+        sns.barplot(data=part, x="digit", y="count", color=colour, ax=ax)
+        ax.bar_label(ax.containers[0], fontsize=8)
+        ax.set(title=f"{split}: {part['count'].sum():,} images", xlabel="digit", ylabel="images")
+        ax.axhline(part["count"].mean(), ls="--", color="black", lw=1, label="mean")
+        ax.legend(loc="lower right")
+    fig.suptitle("Are the ten digits equally common?")
+    fig.tight_layout()
+    return fig
+
+
+def show_image_row(images: list[np.ndarray], titles: list[str], *, suptitle: str, cmap: str = DIGIT_CMAP,
+                   colorbar: bool = False, size: float = 1.6) -> plt.Figure:
+    """Show a row of same-sized images (e.g. mean digits), each with a title."""
+    fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size + 0.8), squeeze=False)
+    vmax = max(float(np.max(img)) for img in images)
+    for ax, img, title in zip(axes[0], images, titles):
+        im = ax.imshow(img, cmap=cmap, vmin=0, vmax=vmax)
+        ax.set_title(title, fontsize=11, fontweight="normal")
+        ax.axis("off")
+    if colorbar:
+        fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
+    fig.suptitle(suptitle)
+    return fig
