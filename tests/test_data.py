@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -129,51 +128,54 @@ def test_corrupted_cache_is_reported_and_fetched_again(fake_mnist, offline, http
     assert not [n for n in cache_files(offline) if n.endswith(".part")]
 
 
-@pytest.fixture
-def world_readable_dir():
-    """A temp folder others may enter (pytest's own tmp_path is private to its user)."""
-    folder = Path(tempfile.mkdtemp(prefix="mnist-shared-"))
-    folder.chmod(0o755)
-    yield folder
-    for p in [folder, *folder.rglob("*")]:
-        if p.is_dir():
-            p.chmod(0o755)
-    shutil.rmtree(folder)
+def read_only_command(folder: Path, cmd: list[str]) -> list[str]:
+    """Wrap ``cmd`` so that ``folder`` is read-only for it, as a hub's shared folder is.
+
+    Root ignores permission bits, so as root the folder is bind-mounted read-only in a
+    private mount namespace; as any other user, removing the write bits is enough.
+    """
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        return cmd
+    unshare = shutil.which("unshare")
+    probe = subprocess.run([unshare or "unshare", "--mount", "true"], capture_output=True) if unshare else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("running as root without mount namespaces: cannot make a folder read-only for root")
+    script = 'mount --bind -o ro "$0" "$0" && exec "$@"'
+    return [unshare, "--mount", "sh", "-c", script, str(folder), *cmd]
 
 
-def test_read_only_cache_is_read_and_never_written(fake_mnist, world_readable_dir, http_server):
-    """Runs the loader as an unprivileged user when the tests run as root (root ignores modes)."""
-    tmp_path = world_readable_dir
+def test_read_only_cache_is_read_and_never_written(fake_mnist, tmp_path, http_server):
     cache = tmp_path / "shared"
     fake_mnist.write_idx_folder(cache)
     bad = cache / "t10k-images-idx3-ubyte"
     bad.write_bytes(b"\x00" * 16)  # the shared copy is broken, and we may not fix it
     http_server.routes["/mnist.npz"] = Route(fake_mnist.npz)
-    for p in [tmp_path, *cache.iterdir()]:
-        p.chmod(0o755 if p.is_dir() else 0o444)
-    cache.chmod(0o555)
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in cache.iterdir()}
 
     script = textwrap.dedent(f"""
-        import hashlib, numpy as np
+        import os, pathlib
         from helpers import data
         data.IDX_SHA256 = {data.IDX_SHA256!r}
         data.KERAS_SHA256 = {data.KERAS_SHA256!r}
         data.TRAIN_LABEL_COUNTS = {tuple(int(c) for c in data.TRAIN_LABEL_COUNTS)!r}
         data.TEST_LABEL_COUNTS = {tuple(int(c) for c in data.TEST_LABEL_COUNTS)!r}
+        try:
+            pathlib.Path({str(cache)!r}, "probe").write_text("x")
+            print("WRITABLE")
+        except OSError:
+            print("READ-ONLY")
         (x, y), (xt, yt) = data.load_mnist()
         print("SHAPES", x.shape, xt.shape)
     """)
-    env = {**os.environ, "MNIST_DATA_DIR": str(cache), "MNIST_KERAS_URL": f"{http_server.url}/mnist.npz",
-           "HOME": str(tmp_path), "KERAS_HOME": str(tmp_path / ".keras-ro")}
-    cmd = [sys.executable, "-c", script]
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root without setpriv: cannot make a folder read-only for root")
-        cmd = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    env = {**os.environ, "MNIST_DATA_DIR": str(cache), "MNIST_KERAS_URL": f"{http_server.url}/mnist.npz"}
+    cmd = read_only_command(cache, [sys.executable, "-c", script])
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    finally:
+        cache.chmod(0o755)
     assert done.returncode == 0, done.stderr
+    assert "READ-ONLY" in done.stdout, "the test failed to make the folder read-only"
     assert "SHAPES (30, 28, 28) (20, 28, 28)" in done.stdout
     assert "read-only" in done.stdout and "not saved" in done.stdout
     after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in cache.iterdir()}
