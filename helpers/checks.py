@@ -68,3 +68,53 @@ def check_most_ink_digit(answer, x, y) -> str:
         _fail(f"digit {int(answer)} has mean pixel value {ink[int(answer)]:.1f}, but another digit has "
               f"more ({ink.max():.1f}). Compute x[y == d].mean() for every d and take the argmax.")
     return f"Correct: digit {expected} uses the most ink (mean pixel value {ink.max():.1f})."
+
+
+def check_dense_params(dense_params) -> str:
+    """Check a function ``dense_params(n_inputs, units)`` against Keras' own count."""
+    if not callable(dense_params):
+        _fail("`dense_params` should be a function of (n_inputs, units).")
+    cases = [(784, 512, 401_920), (512, 512, 262_656), (512, 10, 5_130), (3, 2, 8)]
+    for n, u, expected in cases:
+        got = dense_params(n, u)
+        if got == expected:
+            continue
+        if got == n * u:
+            _fail(f"dense_params({n}, {u}) = {got}: you counted the weights but not the {u} biases.")
+        if got == (n + 1) * (u + 1) or got == n * u + n:
+            _fail(f"dense_params({n}, {u}) = {got}: there is one bias per *unit* (output), not per input.")
+        _fail(f"dense_params({n}, {u}) = {got}, expected {expected}: inputs × units weights + units biases.")
+    return "Correct: inputs × units + units, e.g. 784 × 512 + 512 = 401,920."
+
+
+def check_predictions(predictions, model, x, y) -> str:
+    """Check predicted digits (argmax of ``model.predict``) for the images ``x``."""
+    p = _as_array(predictions, "first_predictions")
+    if p.ndim == 2 and p.shape[-1] == 10:
+        _fail(f"you have probabilities of shape {p.shape}; take the most probable digit with .argmax(axis=1).")
+    if p.shape != (len(x),):
+        _fail(f"expected one digit per image, shape ({len(x)},), got {p.shape}.")
+    if not np.issubdtype(p.dtype, np.integer):
+        _fail(f"digits should be integers, got dtype {p.dtype}.")
+    expected = model.predict(x, verbose=0).argmax(axis=1)
+    if not np.array_equal(p, expected):
+        bad = int(np.flatnonzero(p != expected)[0])
+        _fail(f"image {bad}: you predict {p[bad]}, the model's most probable digit is {expected[bad]}.")
+    correct = int((p == np.asarray(y)).sum())
+    return f"Correct: these are the model's predictions; {correct} of {len(p)} match the true labels."
+
+
+def check_dropout_gap(gap) -> str:
+    """Check the training-minus-validation accuracy gap measured with dropout 0.5."""
+    if isinstance(gap, (list, tuple, np.ndarray)) or gap is None:
+        _fail("store one number: final training accuracy minus final validation accuracy.")
+    gap = float(gap)
+    if abs(gap) > 1:
+        _fail(f"{gap:.1f} is not a difference of two accuracies (both are between 0 and 1).")
+    if gap > 0.02:
+        _fail(f"{gap:+.2%}: with dropout 0.5 the training accuracy (measured with dropout on) should be "
+              "*below* the validation accuracy. Did you subtract in the right order?")
+    if gap < -0.2:
+        _fail(f"{gap:+.2%} is a suspiciously large gap: check you trained for 3 epochs on 20,000 images.")
+    return (f"Plausible: {gap:+.2%}. More dropout makes training harder (training accuracy is measured with "
+            "dropout on), so the gap gets smaller or negative: dropout fights overfitting.")

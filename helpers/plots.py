@@ -75,3 +75,47 @@ def show_image_row(images: list[np.ndarray], titles: list[str], *, suptitle: str
         fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
     fig.suptitle(suptitle)
     return fig
+
+
+def plot_learning_curves(history: dict, title: str = "Is the model still learning, or overfitting?") -> plt.Figure:
+    """Loss and accuracy per epoch, training vs validation; marks the epoch of lowest validation loss."""
+    h = history.history if hasattr(history, "history") else history
+    epochs = np.arange(1, len(h["loss"]) + 1)
+    best = int(np.argmin(h["val_loss"])) + 1 if "val_loss" in h else None
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    for ax, metric in zip(axes, ["loss", "accuracy"]):
+        ax.plot(epochs, h[metric], "o-", label="training", color="C0")
+        if f"val_{metric}" in h:
+            ax.plot(epochs, h[f"val_{metric}"], "s--", label="validation", color="C1")
+        if best:
+            ax.axvline(best, color="gray", ls=":", label=f"lowest val. loss (epoch {best})")
+        ax.set(xlabel="epoch", ylabel=metric, title=metric)
+        ax.set_xticks(epochs)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_model_comparison(runs, metric: str = "test_accuracy", by: str = "model",
+                          title: str = "Which model is more accurate on the test set?") -> plt.Figure:
+    """Mean ± std over seeds as bars with error bars, every single seed as a dot."""
+    import pandas as pd
+
+    df = pd.DataFrame(runs)
+    order = list(dict.fromkeys(df[by]))
+    stats = df.groupby(by, sort=False)[metric].agg(["mean", "std"]).reindex(order)
+    fig, ax = plt.subplots(figsize=(1.9 * len(order) + 2, 3.8))
+    colours = sns.color_palette(PALETTE, len(order))
+    ax.bar(order, stats["mean"], yerr=stats["std"], capsize=6, color=colours, alpha=0.8,
+           edgecolor="black", label="mean ± std over seeds")
+    for i, name in enumerate(order):
+        values = df.loc[df[by] == name, metric]
+        ax.scatter(np.full(len(values), i) + np.linspace(-0.12, 0.12, len(values)), values,
+                   color="black", marker="D", s=18, zorder=3, label="one seed" if i == 0 else None)
+    low = (df[metric].min() - 3 * max(df.groupby(by)[metric].std().fillna(0).max(), 1e-3))
+    ax.set_ylim(low, min(1.0, df[metric].max() + (df[metric].max() - low) * 0.4))
+    ax.set(ylabel=metric.replace("_", " "), title=title)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig

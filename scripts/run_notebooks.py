@@ -51,6 +51,7 @@ def run_one(src: Path, target: Path) -> tuple[bool, float, str]:
     nb = nbformat.read(src, as_version=4)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=False,
                             extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport notice
+                            coalesce_streams=True,  # a progress bar is stored as its final lines
                             resources={"metadata": {"path": str(src.parent.resolve())}})
     start = time.perf_counter()
     error = ""

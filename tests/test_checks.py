@@ -53,3 +53,37 @@ def test_most_ink_digit_right_and_wrong():
         checks.check_most_ink_digit(np.array([8]), X, Y)
     with pytest.raises(checks.CheckFailed, match="one digit 0-9"):
         checks.check_most_ink_digit(12, X, Y)
+
+
+def test_dense_params_catches_the_usual_mistakes():
+    assert checks.check_dense_params(lambda n, u: n * u + u).startswith("Correct")
+    with pytest.raises(checks.CheckFailed, match="not the 512 biases"):
+        checks.check_dense_params(lambda n, u: n * u)
+    with pytest.raises(checks.CheckFailed, match="one bias per \\*unit\\*"):
+        checks.check_dense_params(lambda n, u: n * u + n)
+    with pytest.raises(checks.CheckFailed, match="should be a function"):
+        checks.check_dense_params(401_920)
+
+
+def test_predictions_check():
+    import keras
+
+    # A real Keras model whose prediction is the argmax of its input (identity weights).
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(10, use_bias=False, kernel_initializer="identity")])
+    x = np.eye(10, dtype="float32")[[3, 1, 4, 1, 5]]
+    y = np.array([3, 1, 4, 1, 6])
+    assert "4 of 5 match" in checks.check_predictions(np.array([3, 1, 4, 1, 5]), model, x, y)
+    with pytest.raises(checks.CheckFailed, match="argmax"):
+        checks.check_predictions(model.predict(x, verbose=0), model, x, y)
+    with pytest.raises(checks.CheckFailed, match="image 4: you predict 6"):
+        checks.check_predictions(np.array([3, 1, 4, 1, 6]), model, x, y)
+    with pytest.raises(checks.CheckFailed, match="integers"):
+        checks.check_predictions(np.array([3.0, 1, 4, 1, 5]), model, x, y)
+
+
+def test_dropout_gap_check():
+    assert checks.check_dropout_gap(-0.03).startswith("Plausible")
+    with pytest.raises(checks.CheckFailed, match="right order"):
+        checks.check_dropout_gap(0.05)
+    with pytest.raises(checks.CheckFailed, match="one number"):
+        checks.check_dropout_gap([0.9, 0.95])

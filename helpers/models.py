@@ -1,0 +1,150 @@
+"""The course's models, as compiled Keras models, plus saving and loading them safely.
+
+Notebooks 02 and 03 write these models in the open; each asserts that its model has
+the same architecture as the builder here, so notebook 04 and the tests can reuse the
+builders without drift.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import keras
+from keras import layers
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+def _compile(model: keras.Model, optimizer: Any = "adam") -> keras.Model:
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def build_baseline() -> keras.Model:
+    """The seed's first model (In [1]), exactly: two hidden Dense(512, relu) layers with dropout.
+
+    Seed: ``Flatten(input_shape=(28, 28)) -> Dense(512, relu) -> Dropout(0.2) ->
+    Dense(512, relu) -> Dropout(0.2) -> Dense(10, softmax)``, compiled with ``adam``,
+    ``sparse_categorical_crossentropy`` and ``accuracy``. 669,706 parameters.
+    """
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28)),
+        layers.Flatten(),
+        layers.Dense(512, activation="relu"),
+        layers.Dropout(0.2),
+        layers.Dense(512, activation="relu"),
+        layers.Dropout(0.2),
+        layers.Dense(10, activation="softmax"),
+    ], name="baseline")
+    return _compile(model)
+
+
+def build_seed_improved() -> keras.Model:
+    """The seed's second model (In [2]), exactly, which the seed calls an improvement.
+
+    Seed: ``Flatten(input_shape=(28, 28)) -> ReLU() -> Dropout(0.2) -> Dense(512) ->
+    ReLU() -> Dropout(0.2) -> Dense(10, softmax)``, same compile settings. It has one
+    hidden layer, not two; 407,050 parameters.
+    """
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28)),
+        layers.Flatten(),
+        layers.ReLU(),
+        layers.Dropout(0.2),
+        layers.Dense(512),
+        layers.ReLU(),
+        layers.Dropout(0.2),
+        layers.Dense(10, activation="softmax"),
+    ], name="seed_improved")
+    return _compile(model)
+
+
+# ----------------------------------------------------------------- architecture
+
+
+def describe(model: keras.Model) -> list[tuple]:
+    """One tuple per layer: (type, units, activation, rate, other shape facts) and the total."""
+    rows = []
+    for layer in model.layers:
+        cfg = layer.get_config()
+        act = cfg.get("activation")
+        rows.append((
+            type(layer).__name__,
+            cfg.get("units"),
+            act if isinstance(act, str) else (act and act.get("config", {}).get("name")),
+            cfg.get("rate"),
+            cfg.get("use_bias"),
+            tuple(cfg["target_shape"]) if "target_shape" in cfg else None,
+        ))
+    rows.append(("total parameters", model.count_params()))
+    return rows
+
+
+def assert_same_architecture(model: keras.Model, reference: keras.Model) -> None:
+    """Raise AssertionError naming the first difference between two models' architectures."""
+    mine, theirs = describe(model), describe(reference)
+    for i, (a, b) in enumerate(zip(mine, theirs)):
+        if a != b:
+            raise AssertionError(f"layer {i} differs: notebook has {a}, helpers.models has {b}")
+    if len(mine) != len(theirs):
+        raise AssertionError(f"the notebook's model has {len(mine) - 1} layers, the helper's {len(theirs) - 1}")
+
+
+# ------------------------------------------------------------------ save / load
+
+
+def save_model(model: keras.Model, path: str | os.PathLike, history: dict | None = None) -> Path:
+    """Save ``model`` (and its training history as JSON beside it), each written atomically."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"{path.name}: save models with the .keras extension (Keras 3's format)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if history is not None:
+        save_json(history_path(path), {k: [float(v) for v in vs] for k, vs in history.items()})
+    return path
+
+
+def history_path(model_path: str | os.PathLike) -> Path:
+    """Where a model's training history is stored: ``NAME.history.json`` beside it."""
+    p = Path(model_path)
+    return p.with_name(p.stem + ".history.json")
+
+
+def save_json(path: Path, obj: Any) -> None:
+    """Write JSON via a temp file and rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def load_model(path: str | os.PathLike) -> keras.Model:
+    """Load a ``.keras`` model in safe mode (no arbitrary code from the file is run)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: run the notebook that trains it first")
+    return keras.models.load_model(path, safe_mode=True)
+
+
+def load_history(model_path: str | os.PathLike) -> dict[str, list[float]]:
+    """Load the history saved beside a model by :func:`save_model`."""
+    return json.loads(history_path(model_path).read_text())

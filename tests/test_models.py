@@ -1,0 +1,91 @@
+"""The course's model builders: exact seed architectures, real training, safe save/load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import helpers  # noqa: F401  (quiet TensorFlow first)
+import keras
+from helpers import models
+from helpers.data import load_mnist
+
+
+def layer_summary(model):
+    return [(type(layer).__name__, layer.count_params()) for layer in model.layers]
+
+
+def test_baseline_is_the_seeds_first_model():
+    model = models.build_baseline()
+    assert layer_summary(model) == [
+        ("Flatten", 0), ("Dense", 401_920), ("Dropout", 0), ("Dense", 262_656), ("Dropout", 0), ("Dense", 5_130)]
+    assert model.count_params() == 669_706
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    assert [d.get_config()["activation"] for d in dense] == ["relu", "relu", "softmax"]
+    assert [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)] == [0.2, 0.2]
+    assert model.input_shape == (None, 28, 28)
+    assert model.loss == "sparse_categorical_crossentropy"
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+
+
+def test_seed_improved_is_the_seeds_second_model():
+    model = models.build_seed_improved()
+    assert layer_summary(model) == [
+        ("Flatten", 0), ("ReLU", 0), ("Dropout", 0), ("Dense", 401_920), ("ReLU", 0), ("Dropout", 0),
+        ("Dense", 5_130)]
+    assert model.count_params() == 407_050
+    assert model.layers[3].get_config()["activation"] == "linear"
+
+
+def test_architecture_comparison_names_the_difference():
+    models.assert_same_architecture(models.build_baseline(), models.build_baseline())
+    with pytest.raises(AssertionError, match="layer 1 differs"):
+        models.assert_same_architecture(models.build_seed_improved(), models.build_baseline())
+    other = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(512, activation="relu"),
+                              keras.layers.Dropout(0.3), keras.layers.Dense(512, activation="relu"),
+                              keras.layers.Dropout(0.2), keras.layers.Dense(10, activation="softmax")])
+    with pytest.raises(AssertionError, match="layer 2 differs"):
+        models.assert_same_architecture(other, models.build_baseline())
+
+
+@pytest.fixture(scope="module")
+def small_real_data():
+    (x_train, y_train), (x_test, y_test) = load_mnist(verbose=False)
+    return (x_train[:4000] / 255.0, y_train[:4000]), (x_test[:1000] / 255.0, y_test[:1000])
+
+
+def test_short_real_training_is_far_above_chance(small_real_data):
+    (x, y), (xt, yt) = small_real_data
+    keras.utils.set_random_seed(0)
+    model = models.build_baseline()
+    model.fit(x, y, epochs=2, batch_size=128, verbose=0)
+    _, accuracy = model.evaluate(xt, yt, verbose=0)
+    assert accuracy > 0.85, f"2 epochs on 4,000 real images should reach well above chance, got {accuracy:.2%}"
+
+
+def test_save_load_round_trip_gives_identical_predictions(small_real_data, tmp_path):
+    (x, y), (xt, _) = small_real_data
+    keras.utils.set_random_seed(1)
+    model = models.build_seed_improved()
+    history = model.fit(x[:1000], y[:1000], epochs=1, batch_size=128, verbose=0).history
+    path = models.save_model(model, tmp_path / "m.keras", history=history)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.history.json", "m.keras"]  # no temp files left
+    loaded = models.load_model(path)
+    np.testing.assert_array_equal(loaded.predict(xt, verbose=0), model.predict(xt, verbose=0))
+    assert models.load_history(path)["loss"] == pytest.approx(history["loss"])
+
+
+def test_loading_uses_safe_mode(tmp_path):
+    """A model with a Python lambda could run arbitrary code on load: safe mode refuses it."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda t: t * 2)])
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    with pytest.raises(ValueError, match="safe_mode"):
+        models.load_model(path)
+
+
+def test_save_and_load_errors_are_clear(tmp_path):
+    with pytest.raises(ValueError, match=".keras extension"):
+        models.save_model(models.build_baseline(), tmp_path / "model.h5")
+    with pytest.raises(FileNotFoundError, match="run the notebook that trains it"):
+        models.load_model(tmp_path / "missing.keras")
