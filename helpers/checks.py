@@ -118,3 +118,50 @@ def check_dropout_gap(gap) -> str:
         _fail(f"{gap:+.2%} is a suspiciously large gap: check you trained for 3 epochs on 20,000 images.")
     return (f"Plausible: {gap:+.2%}. More dropout makes training harder (training accuracy is measured with "
             "dropout on), so the gap gets smaller or negative: dropout fights overfitting.")
+
+
+def check_two_hidden_params(answer) -> str:
+    """Check the parameter count of the seed's model with a second Dense(512) hidden layer."""
+    expected = (784 * 512 + 512) + (512 * 512 + 512) + (512 * 10 + 10)
+    if answer is None or isinstance(answer, (list, tuple, np.ndarray)):
+        _fail("store one whole number.")
+    if answer == 407_050:
+        _fail("407,050 is the seed's model as it is; add the second 512 → 512 layer.")
+    if answer == expected - 512:
+        _fail("close: you forgot the 512 biases of the new layer.")
+    if answer == 512 * 512:
+        _fail("262,144 is only the new layer's weights; the question asks for the whole model.")
+    if answer != expected:
+        _fail(f"{answer:,} is not it: add 512 × 512 + 512 for the new layer to the 407,050 the model has.")
+    return f"Correct: {expected:,}, exactly the baseline's count: with two hidden layers it *is* the baseline."
+
+
+def check_mean_accuracy(answer, runs, model_name: str) -> str:
+    """Check a mean test accuracy computed from a list of run dicts."""
+    values = [r["test_accuracy"] for r in runs if r["model"] == model_name]
+    if not values:
+        _fail(f"no run named {model_name!r} in `runs`: run the training cells first.")
+    if answer is None or isinstance(answer, (list, tuple, np.ndarray)):
+        _fail("store one number, the mean over the seeds.")
+    expected = float(np.mean(values))
+    if answer > 1.0:
+        _fail(f"{answer} looks like a percentage; keep accuracies as fractions between 0 and 1.")
+    every = [r["test_accuracy"] for r in runs]
+    if np.isclose(answer, np.mean(every)):
+        _fail("that is the mean over *all* runs; keep only the runs of the improved model.")
+    if not np.isclose(answer, expected, atol=1e-9):
+        _fail(f"{answer:.4f} is not the mean of the {len(values)} runs of {model_name!r}.")
+    return f"Correct: {expected:.2%} over {len(values)} seeds."
+
+
+def check_ab_result(with_value, without_value, technique: str = "the technique") -> str:
+    """Check an A/B measurement (mean accuracy with and without a technique) and say how to read it."""
+    for name, v in [("with", with_value), ("without", without_value)]:
+        if v is None or isinstance(v, (list, tuple, np.ndarray)):
+            _fail(f"the '{name}' value should be one number, the mean test accuracy over the two seeds.")
+        if not 0.5 < float(v) <= 1.0:
+            _fail(f"the '{name}' value is {v}: expected a test accuracy between 0.5 and 1 after 2 epochs.")
+    diff = float(with_value) - float(without_value)
+    verdict = ("within the usual seed-to-seed noise of a few tenths of a percent: no evidence either way"
+               if abs(diff) < 0.003 else f"{'better' if diff > 0 else 'worse'} by more than the usual noise")
+    return f"Measured: {technique} changes test accuracy by {diff:+.2%}, {verdict}."

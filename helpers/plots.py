@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.ticker import PercentFormatter
 
 PALETTE = "colorblind"
 DIGIT_CMAP = "gray_r"  # dark ink on white paper, as a digit is written
@@ -99,7 +100,7 @@ def plot_learning_curves(history: dict, title: str = "Is the model still learnin
 
 def plot_model_comparison(runs, metric: str = "test_accuracy", by: str = "model",
                           title: str = "Which model is more accurate on the test set?") -> plt.Figure:
-    """Mean ± std over seeds as bars with error bars, every single seed as a dot."""
+    """Mean ± std over seeds as a diamond with error bars, every single seed as a grey dot."""
     import pandas as pd
 
     df = pd.DataFrame(runs)
@@ -107,15 +108,20 @@ def plot_model_comparison(runs, metric: str = "test_accuracy", by: str = "model"
     stats = df.groupby(by, sort=False)[metric].agg(["mean", "std"]).reindex(order)
     fig, ax = plt.subplots(figsize=(1.9 * len(order) + 2, 3.8))
     colours = sns.color_palette(PALETTE, len(order))
-    ax.bar(order, stats["mean"], yerr=stats["std"], capsize=6, color=colours, alpha=0.8,
-           edgecolor="black", label="mean ± std over seeds")
     for i, name in enumerate(order):
         values = df.loc[df[by] == name, metric]
-        ax.scatter(np.full(len(values), i) + np.linspace(-0.12, 0.12, len(values)), values,
-                   color="black", marker="D", s=18, zorder=3, label="one seed" if i == 0 else None)
-    low = (df[metric].min() - 3 * max(df.groupby(by)[metric].std().fillna(0).max(), 1e-3))
-    ax.set_ylim(low, min(1.0, df[metric].max() + (df[metric].max() - low) * 0.4))
+        ax.scatter(np.full(len(values), i) + np.linspace(-0.15, 0.15, len(values)), values, color="gray",
+                   marker="o", s=22, zorder=2, label="one seed" if i == 0 else None)
+        ax.errorbar(i, stats.loc[name, "mean"], yerr=0 if np.isnan(stats.loc[name, "std"]) else stats.loc[name, "std"],
+                    fmt="D", color=colours[i], markersize=10, capsize=8, elinewidth=2, zorder=3,
+                    label="mean ± std over seeds" if i == 0 else None)
+    ax.set_xticks(range(len(order)), order)
+    ax.set_xlim(-0.6, len(order) - 0.4)
+    spread = df[metric].max() - df[metric].min()
+    ax.set_ylim(df[metric].min() - 0.25 * spread - 1e-3, df[metric].max() + 0.35 * spread + 1e-3)
     ax.set(ylabel=metric.replace("_", " "), title=title)
+    if "accuracy" in metric:
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
     ax.legend(loc="upper left")
     fig.tight_layout()
     return fig

@@ -87,3 +87,30 @@ def test_dropout_gap_check():
         checks.check_dropout_gap(0.05)
     with pytest.raises(checks.CheckFailed, match="one number"):
         checks.check_dropout_gap([0.9, 0.95])
+
+
+def test_two_hidden_params_check():
+    assert "669,706" in checks.check_two_hidden_params(669_706)
+    with pytest.raises(checks.CheckFailed, match="as it is"):
+        checks.check_two_hidden_params(407_050)
+    with pytest.raises(checks.CheckFailed, match="forgot the 512 biases"):
+        checks.check_two_hidden_params(669_706 - 512)
+
+
+def test_mean_accuracy_check():
+    runs = [{"model": "a", "test_accuracy": 0.90}, {"model": "b", "test_accuracy": 0.98},
+            {"model": "b", "test_accuracy": 0.99}]
+    assert "98.50%" in checks.check_mean_accuracy(0.985, runs, "b")
+    with pytest.raises(checks.CheckFailed, match="mean over \\*all\\* runs"):
+        checks.check_mean_accuracy(np.mean([0.90, 0.98, 0.99]), runs, "b")
+    with pytest.raises(checks.CheckFailed, match="percentage"):
+        checks.check_mean_accuracy(98.5, runs, "b")
+    with pytest.raises(checks.CheckFailed, match="no run named"):
+        checks.check_mean_accuracy(0.9, runs, "c")
+
+
+def test_ab_result_check():
+    assert "batch norm changes test accuracy by -0.10%, within" in checks.check_ab_result(0.951, 0.952, "batch norm")
+    assert "worse by more" in checks.check_ab_result(0.94, 0.95)
+    with pytest.raises(checks.CheckFailed, match="one number"):
+        checks.check_ab_result([0.9, 0.91], 0.9)

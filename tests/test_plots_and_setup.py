@@ -50,3 +50,28 @@ def test_importing_helpers_first_silences_tensorflow_logs():
     assert "(1, 2)" in done.stdout
     for noise in ["absl::InitializeLog", "oneDNN custom operations", "cpu_feature_guard", "cuda"]:
         assert noise not in done.stderr, f"TensorFlow log line leaked: {done.stderr[:500]}"
+
+
+def test_model_comparison_shows_mean_std_and_every_seed():
+    runs = [{"model": "a", "seed": s, "test_accuracy": v} for s, v in enumerate([0.97, 0.98, 0.99])]
+    runs += [{"model": "b", "seed": 0, "test_accuracy": 0.95}]
+    fig = plots.plot_model_comparison(runs, title="q?")
+    ax = fig.axes[0]
+    assert ax.get_title() == "q?"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert sum(len(c.get_offsets()) for c in ax.collections if c.get_label() != "_nolegend_") >= 4
+    means = [line.get_ydata()[0] for line in ax.lines if line.get_marker() == "D"]
+    assert means == pytest.approx([0.98, 0.95])
+    low, high = ax.get_ylim()
+    assert low < 0.95 and high > 0.99  # every seed is inside the axes
+    plt.close(fig)
+
+
+def test_learning_curves_mark_the_best_validation_epoch():
+    history = {"loss": [1.0, 0.5, 0.3], "val_loss": [0.9, 0.4, 0.6], "accuracy": [0.5, 0.8, 0.9],
+               "val_accuracy": [0.6, 0.85, 0.8]}
+    fig = plots.plot_learning_curves(history)
+    loss_ax, acc_ax = fig.axes
+    assert any("epoch 2" in t.get_text() for t in loss_ax.get_legend().get_texts())
+    assert list(loss_ax.lines[1].get_ydata()) == [0.9, 0.4, 0.6]
+    plt.close(fig)
