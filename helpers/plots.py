@@ -125,3 +125,51 @@ def plot_model_comparison(runs, metric: str = "test_accuracy", by: str = "model"
     ax.legend(loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def plot_confusion_matrix(cm: np.ndarray, *, normalized: bool = False, title: str | None = None,
+                          ax: plt.Axes | None = None) -> plt.Axes:
+    """Annotated heatmap of a confusion matrix (rows: true digit, columns: predicted digit)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.2, 5.2))
+    cm = np.asarray(cm)
+    shown = cm * 100 if normalized else cm
+    # A log-like colour scale would hide the diagonal; instead cap the colours so errors stay visible.
+    off_diagonal = shown[~np.eye(len(shown), dtype=bool)]
+    vmax = max(float(off_diagonal.max()) * 1.2, 1e-9)
+    sns.heatmap(shown, annot=True, fmt=".1f" if normalized else "d", cmap="rocket_r", vmin=0, vmax=vmax,
+                cbar_kws={"label": "% of the true digit" if normalized else "images"}, ax=ax,
+                annot_kws={"fontsize": 8}, square=True, linewidths=0.5, linecolor="white")
+    ax.set(xlabel="predicted digit", ylabel="true digit",
+           title=title or ("Which digits are mistaken for which? (% of each row)" if normalized
+                           else "Which digits are mistaken for which? (counts)"))
+    return ax
+
+
+def plot_confusion_difference(cm_before: np.ndarray, cm_after: np.ndarray, *, names=("baseline", "improved"),
+                              title: str = "Where did the improvement come from?") -> plt.Figure:
+    """Change in each cell between two confusion matrices, off-diagonal only: blue = fewer mistakes."""
+    diff = np.asarray(cm_after, dtype=int) - np.asarray(cm_before, dtype=int)
+    mask = np.eye(len(diff), dtype=bool)
+    limit = max(1, int(np.abs(diff[~mask]).max()))
+    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    sns.heatmap(diff, mask=mask, annot=True, fmt="+d", cmap="vlag", center=0, vmin=-limit, vmax=limit,
+                cbar_kws={"label": f"mistakes: {names[1]} minus {names[0]}"}, ax=ax, annot_kws={"fontsize": 8},
+                square=True, linewidths=0.5, linecolor="white")
+    ax.set(xlabel="predicted digit", ylabel="true digit", title=title)
+    return fig
+
+
+def plot_confidence_histograms(confidence: np.ndarray, correct: np.ndarray,
+                               title: str = "Is the model over-confident when it is wrong?") -> plt.Figure:
+    """Histograms of the top probability for correct and for wrong predictions."""
+    confidence, correct = np.asarray(confidence), np.asarray(correct, dtype=bool)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+    bins = np.linspace(0, 1, 21)
+    for ax, mask, label, colour in [(axes[0], correct, "correct", "C0"), (axes[1], ~correct, "wrong", "C3")]:
+        ax.hist(confidence[mask], bins=bins, color=colour, edgecolor="white")
+        ax.set(title=f"{label} predictions ({mask.sum():,})", xlabel="confidence (highest probability)",
+               ylabel="predictions", yscale="log" if label == "correct" else "linear")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
