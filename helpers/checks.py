@@ -165,3 +165,77 @@ def check_ab_result(with_value, without_value, technique: str = "the technique")
     verdict = ("within the usual seed-to-seed noise of a few tenths of a percent: no evidence either way"
                if abs(diff) < 0.003 else f"{'better' if diff > 0 else 'worse'} by more than the usual noise")
     return f"Measured: {technique} changes test accuracy by {diff:+.2%}, {verdict}."
+
+
+def check_most_common_mistake(answer, cm) -> str:
+    """Check the (true, predicted) cell with the largest off-diagonal count."""
+    cm = np.asarray(cm)
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        _fail("store a pair (true digit, predicted digit), e.g. (4, 9).")
+    t, p = (int(v) for v in answer)
+    if t == p:
+        _fail(f"({t}, {p}) is on the diagonal: those are the correct predictions. Look off the diagonal.")
+    off = cm - np.diag(np.diag(cm))
+    best = off.max()
+    if off[p, t] == best and off[t, p] != best:
+        _fail(f"({t}, {p}) is swapped: rows are the true digit, columns the prediction.")
+    if off[t, p] != best:
+        _fail(f"{t} called {p} happens {off[t, p]} times, but another mistake happens {best} times.")
+    return f"Correct: {t} predicted as {p}, {best} times."
+
+
+def check_recall(answer, cm, digit: int) -> str:
+    """Check the recall of ``digit`` computed from a confusion matrix."""
+    cm = np.asarray(cm)
+    expected = cm[digit, digit] / cm[digit].sum()
+    precision = cm[digit, digit] / cm[:, digit].sum()
+    if answer is None:
+        _fail("`recall_9` is still empty.")
+    answer = float(answer)
+    if np.isclose(answer, precision) and not np.isclose(precision, expected):
+        _fail("that is the precision (divided by the column). Recall divides by the row: all real 9s.")
+    if not np.isclose(answer, expected):
+        _fail(f"{answer:.4f} is not it: the diagonal cell divided by the sum of row {digit}.")
+    return f"Correct: recall of {digit} is {expected:.2%}."
+
+
+def check_coverage(coverage, accuracy_answered, confidence, predicted, y, threshold: float) -> str:
+    """Check the share answered at a confidence threshold and the accuracy on those answers."""
+    answered = np.asarray(confidence) >= threshold
+    expected_cov = answered.mean()
+    expected_acc = (np.asarray(predicted)[answered] == np.asarray(y)[answered]).mean()
+    if coverage is None or accuracy_answered is None:
+        _fail("compute both `coverage` and `accuracy_answered`.")
+    if np.isclose(coverage, 1 - expected_cov):
+        _fail("your coverage is the share *below* the threshold; count the answered ones (>= threshold).")
+    if not np.isclose(coverage, expected_cov):
+        _fail(f"coverage {coverage:.4f} is not the share of images with confidence >= {threshold}.")
+    if not np.isclose(accuracy_answered, expected_acc):
+        _fail("accuracy_answered should be measured only on the answered images.")
+    return (f"Correct: it answers {expected_cov:.1%} of the images with {expected_acc:.2%} accuracy: "
+            "fewer answers, fewer mistakes.")
+
+
+def check_digit_reading(answer, expected: int) -> str:
+    """Check a digit returned by predict_digit (the first element of its result)."""
+    if isinstance(answer, tuple):
+        _fail("predict_digit returns (digit, probabilities); keep only the digit: `digit, _ = ...`.")
+    if answer is None or isinstance(answer, (list, np.ndarray)) and np.ndim(answer) > 0:
+        _fail("store one digit (an int).")
+    if int(answer) != expected:
+        _fail(f"the model reads {int(answer)}; did you pass the right file (it shows a {expected})?")
+    return f"Correct: the model reads {expected}."
+
+
+def check_centring_matters(correct_uncentred, correct_centred: int, total: int) -> str:
+    """Check the count of correct readings without centring, and say what it shows."""
+    if correct_uncentred is None or isinstance(correct_uncentred, float) and not float(correct_uncentred).is_integer():
+        _fail("store a whole number: how many sample digits were read correctly.")
+    n = int(correct_uncentred)
+    if not 0 <= n <= total:
+        _fail(f"{n} is not a count between 0 and {total}.")
+    if n > correct_centred:
+        _fail(f"{n} correct without centring, more than the {correct_centred} with it? Check that you "
+              "pasted into the top-left corner and predicted on the uncentred images.")
+    return (f"Plausible: {n} of {total} without centring against {correct_centred} with it. A Dense "
+            "network has no notion of 'the same shape moved': position matters to it.")

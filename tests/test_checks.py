@@ -114,3 +114,38 @@ def test_ab_result_check():
     assert "worse by more" in checks.check_ab_result(0.94, 0.95)
     with pytest.raises(checks.CheckFailed, match="one number"):
         checks.check_ab_result([0.9, 0.91], 0.9)
+
+
+def test_confusion_matrix_exercise_checks():
+    cm = np.diag([10] * 10)
+    cm[4, 9], cm[9, 4], cm[3, 5] = 5, 2, 1
+    assert "4 predicted as 9, 5 times" in checks.check_most_common_mistake((4, 9), cm)
+    with pytest.raises(checks.CheckFailed, match="swapped"):
+        checks.check_most_common_mistake((9, 4), cm)
+    with pytest.raises(checks.CheckFailed, match="diagonal"):
+        checks.check_most_common_mistake((4, 4), cm)
+    assert "66.67%" in checks.check_recall(10 / 15, cm, digit=4)
+    with pytest.raises(checks.CheckFailed, match="precision"):
+        checks.check_recall(10 / 15, cm, digit=9)
+
+
+def test_coverage_check():
+    confidence = np.array([0.999, 0.995, 0.5, 0.98, 0.2])
+    predicted = np.array([1, 2, 3, 4, 5])
+    y = np.array([1, 0, 3, 4, 5])
+    assert "40.0% of the images with 50.00%" in checks.check_coverage(0.4, 0.5, confidence, predicted, y, 0.99)
+    with pytest.raises(checks.CheckFailed, match="only on the answered"):
+        checks.check_coverage(0.4, 0.8, confidence, predicted, y, 0.99)
+    with pytest.raises(checks.CheckFailed, match="below"):
+        checks.check_coverage(0.6, 0.5, confidence, predicted, y, 0.99)
+
+
+def test_new_image_exercise_checks():
+    assert checks.check_digit_reading(7, 7).startswith("Correct")
+    with pytest.raises(checks.CheckFailed, match="keep only the digit"):
+        checks.check_digit_reading((7, np.ones(10) / 10), 7)
+    with pytest.raises(checks.CheckFailed, match="reads 1"):
+        checks.check_digit_reading(1, 7)
+    assert "3 of 12" in checks.check_centring_matters(3, 10, 12)
+    with pytest.raises(checks.CheckFailed, match="more than the 10 with it"):
+        checks.check_centring_matters(11, 10, 12)
