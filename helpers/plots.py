@@ -140,6 +140,7 @@ def plot_confusion_matrix(cm: np.ndarray, *, normalized: bool = False, title: st
     sns.heatmap(shown, annot=True, fmt=".1f" if normalized else "d", cmap="rocket_r", vmin=0, vmax=vmax,
                 cbar_kws={"label": "% of the true digit" if normalized else "images"}, ax=ax,
                 annot_kws={"fontsize": 8}, square=True, linewidths=0.5, linecolor="white")
+    ax.grid(False)
     ax.set(xlabel="predicted digit", ylabel="true digit",
            title=title or ("Which digits are mistaken for which? (% of each row)" if normalized
                            else "Which digits are mistaken for which? (counts)"))
@@ -156,6 +157,7 @@ def plot_confusion_difference(cm_before: np.ndarray, cm_after: np.ndarray, *, na
     sns.heatmap(diff, mask=mask, annot=True, fmt="+d", cmap="vlag", center=0, vmin=-limit, vmax=limit,
                 cbar_kws={"label": f"mistakes: {names[1]} minus {names[0]}"}, ax=ax, annot_kws={"fontsize": 8},
                 square=True, linewidths=0.5, linecolor="white")
+    ax.grid(False)
     ax.set(xlabel="predicted digit", ylabel="true digit", title=title)
     return fig
 
