@@ -72,9 +72,11 @@ def show_image_row(images: list[np.ndarray], titles: list[str], *, suptitle: str
         im = ax.imshow(img, cmap=cmap, vmin=0, vmax=vmax)
         ax.set_title(title, fontsize=11, fontweight="normal")
         ax.axis("off")
+    fig.suptitle(suptitle)
     if colorbar:
         fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
-    fig.suptitle(suptitle)
+    else:
+        fig.tight_layout()
     return fig
 
 

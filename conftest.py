@@ -1,4 +1,4 @@
-"""nbval settings for the notebooks: widget views carry a random model id, so never compare them."""
+"""pytest settings for nbval: widget views carry a random model id, so never compare them."""
 
 
 def pytest_collectstart(collector):
