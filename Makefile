@@ -5,6 +5,7 @@
 #   make test   unit tests + nbval over notebooks/
 #   make lab    open JupyterLab on notebooks/
 #   make data   fetch and verify MNIST only
+#   make student  write student versions (no solutions) into release/
 #
 # USE_LOCK=0 installs from the ranges in pyproject.toml instead of the tested lock
 # (for a platform the lock does not cover); PYTHON=python3.12 picks another interpreter.
@@ -22,11 +23,11 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_san
 export JUPYTER_PREFER_ENV_PATH := 1
 export PYTHONNOUSERSITE := 1
 
-.PHONY: help install run test lab data lock clean
+.PHONY: help install run test lab data student lock clean
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; ok = (3, 10) <= v < (3, 14); \
@@ -56,10 +57,13 @@ run: data
 	$(BIN)/python scripts/run_notebooks.py --out build notebooks
 
 test: data
-	$(BIN)/python -m pytest $(NBVAL_FLAGS) tests notebooks
+	$(BIN)/python -m pytest $(NBVAL_FLAGS) notebooks tests
 
 lab: data
 	$(BIN)/jupyter lab notebooks/
+
+student: $(STAMP)
+	$(BIN)/python scripts/make_student.py --out release
 
 # Re-resolve the lock from pyproject.toml's ranges in a scratch environment (Python 3.11).
 lock:

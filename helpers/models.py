@@ -32,16 +32,20 @@ def build_baseline() -> keras.Model:
     Dense(512, relu) -> Dropout(0.2) -> Dense(10, softmax)``, compiled with ``adam``,
     ``sparse_categorical_crossentropy`` and ``accuracy``. 669,706 parameters.
     """
-    model = keras.Sequential([
-        keras.Input(shape=(28, 28)),
+    model = keras.Sequential([keras.Input(shape=(28, 28)), *_baseline_layers()], name="baseline")
+    return _compile(model)
+
+
+def _baseline_layers() -> list:
+    """Flatten and the seed baseline's Dense/Dropout stack (shared by the improved model)."""
+    return [
         layers.Flatten(),
         layers.Dense(512, activation="relu"),
         layers.Dropout(0.2),
         layers.Dense(512, activation="relu"),
         layers.Dropout(0.2),
         layers.Dense(10, activation="softmax"),
-    ], name="baseline")
-    return _compile(model)
+    ]
 
 
 def build_seed_improved() -> keras.Model:
@@ -87,12 +91,7 @@ def build_improved(n_train: int = 60_000) -> keras.Model:
         keras.Input(shape=(28, 28)),
         layers.Reshape((28, 28, 1)),
         layers.RandomTranslation(MAX_SHIFT, MAX_SHIFT, fill_mode="constant", interpolation="nearest"),
-        layers.Flatten(),
-        layers.Dense(512, activation="relu"),
-        layers.Dropout(0.2),
-        layers.Dense(512, activation="relu"),
-        layers.Dropout(0.2),
-        layers.Dense(10, activation="softmax"),
+        *_baseline_layers(),
     ], name="improved")
     return _compile(model, keras.optimizers.Adam(improved_schedule(n_train)))
 

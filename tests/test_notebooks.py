@@ -73,7 +73,7 @@ def test_every_notebook_has_the_course_structure(notebook):
 
 def test_relative_links_resolve():
     link = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
-    documents = NOTEBOOKS + [REPO / "README.md", REPO / "data" / "README.md"]
+    documents = NOTEBOOKS + [REPO / "README.md", REPO / "data" / "README.md", REPO / "docs" / "instructors.md"]
     for doc in documents:
         text = (doc.read_text() if doc.suffix == ".md"
                 else "\n".join(c.source for c in nbformat.read(doc, 4).cells if c.cell_type == "markdown"))
