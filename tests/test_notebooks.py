@@ -49,6 +49,7 @@ def test_no_errors_noise_or_machine_details_in_outputs(notebook):
                 assert noise not in text, f"{path.name} cell {i} shows TensorFlow log noise"
             assert not re.search(r"(/root/|/home/|/tmp/|/Users/|[A-Z]:\\\\)", text), \
                 f"{path.name} cell {i} shows a machine path"
+            assert not re.search(r"\b0x[0-9a-fA-F]{6,}\b", text), f"{path.name} cell {i} shows a memory address"
 
 
 def test_nbval_markers_stand_alone(notebook):
