@@ -229,7 +229,7 @@ def _read_npz(path: Path, origin: str) -> Arrays:
     return _check_arrays(arrays, origin)
 
 
-def _write_atomic(path: Path, raw: bytes) -> None:
+def write_atomic(path: Path, raw: bytes) -> None:
     """Write ``raw`` to ``path`` via a temp file and rename: never a half file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
@@ -258,7 +258,7 @@ def save_to_cache(data: Arrays, cache_dir: Path) -> None:
         if target.is_file() and target.stat().st_size == len(raw):
             if _sha256(target.read_bytes()) == IDX_SHA256[name]:
                 continue
-        _write_atomic(target, raw)
+        write_atomic(target, raw)
 
 
 # ----------------------------------------------------------------------- network

@@ -17,6 +17,8 @@ from typing import Any
 import keras
 from keras import layers
 
+from helpers.data import write_atomic
+
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
 
@@ -160,15 +162,7 @@ def history_path(model_path: str | os.PathLike) -> Path:
 
 def save_json(path: Path, obj: Any) -> None:
     """Write JSON via a temp file and rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, json.dumps(obj, indent=1).encode("utf-8"))
 
 
 def load_model(path: str | os.PathLike) -> keras.Model:
