@@ -2,10 +2,13 @@
 # the environment is only (re)installed when pyproject.toml or the lock file changed.
 #
 #   make run    execute every notebook into build/ (the committed ones stay untouched)
-#   make test   unit tests + nbval over notebooks/
+#   make test   lint, unit tests, nbval over notebooks/, JupyterLab in headless Chromium
 #   make lab    open JupyterLab on notebooks/
 #   make data   fetch and verify MNIST only
 #   make student  write student versions (no solutions) into release/
+#   make lint / make format   check / apply ruff over the code and the notebooks' code cells
+#   make test-browser   only the JupyterLab browser tests (make browser installs Chromium)
+#   make bench  measure run times and accuracy (about 40 min) -> benchmarks/results.{json,md}, README table
 #
 # USE_LOCK=0 installs from the ranges in pyproject.toml instead of the tested lock
 # (for a platform the lock does not cover); PYTHON=python3.12 picks another interpreter.
@@ -23,11 +26,11 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_san
 export JUPYTER_PREFER_ENV_PATH := 1
 export PYTHONNOUSERSITE := 1
 
-.PHONY: help install run test lab data student lock clean
+.PHONY: help install run bench test test-browser browser lint format lab data student lock clean
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; ok = (3, 10) <= v < (3, 14); \
@@ -56,8 +59,37 @@ data: $(STAMP)
 run: data
 	$(BIN)/python scripts/run_notebooks.py --out build notebooks
 
-test: data
+# Benchmarks: every section, then the README's "what to expect" table from the results.
+# One section again: .venv/bin/python benchmarks/bench.py --only accuracy
+bench: data
+	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/report.py --readme README.md
+
+test: data browser
 	$(BIN)/python -m pytest $(NBVAL_FLAGS) notebooks tests
+
+test-browser: data browser
+	$(BIN)/python -m pytest -m browser tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Chromium for the browser tests: Debian's package, installed where we are root with apt-get.
+# Elsewhere the browser tests skip and say how to install it.
+browser:
+	@if command -v chromium >/dev/null || [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Chromium for the JupyterLab browser tests (apt-get install chromium) ..."; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "Could not install Chromium: the browser tests will be skipped."; \
+	else \
+	  echo "Chromium is not installed, so the browser tests will be skipped (Debian/Ubuntu: sudo apt-get install chromium)."; \
+	fi
 
 lab: data
 	$(BIN)/jupyter lab notebooks/

@@ -1,6 +1,7 @@
-"""pytest settings for nbval: widget views carry a random model id, so never compare them."""
+"""pytest settings for the whole repository: load the nbval plugin in tests/nbval_strict.py."""
 
+import sys
+from pathlib import Path
 
-def pytest_collectstart(collector):
-    if collector.fspath and collector.fspath.ext == ".ipynb":
-        collector.skip_compare += ("application/vnd.jupyter.widget-view+json", "text/html")
+sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
+pytest_plugins = ["nbval_strict"]

@@ -7,6 +7,7 @@ logs. Import ``helpers`` before ``keras`` or ``tensorflow``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -29,7 +30,7 @@ def _import_tensorflow_quietly() -> None:
         sys.stderr.flush()
         saved = os.dup(2)
     except (OSError, ValueError, AttributeError):  # no real fd 2 (some IDEs)
-        import tensorflow  # noqa: F401
+        import tensorflow
 
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -42,9 +43,7 @@ def _import_tensorflow_quietly() -> None:
         os.close(devnull)
 
 
-try:
+with contextlib.suppress(ImportError):  # the data tools still work without TensorFlow
     _import_tensorflow_quietly()
-except ImportError:  # pragma: no cover - data tools still work without TF
-    pass
 
 __all__ = ["data"]

@@ -18,7 +18,7 @@ def _as_array(answer, name: str) -> np.ndarray:
         _fail(f"`{name}` is still empty: write your answer in the cell above and run it.")
     try:
         return np.asarray(answer)
-    except Exception:  # noqa: BLE001 - any non-array answer
+    except Exception:
         _fail(f"`{name}` should be an array of numbers, got {type(answer).__name__}.")
 
 
@@ -34,9 +34,11 @@ def check_class_proportions(proportions, y) -> str:
     expected = np.bincount(y, minlength=10) / len(y)
     if not np.allclose(p, expected, atol=1e-6):
         worst = int(np.argmax(np.abs(p - expected)))
-        _fail(f"digit {worst}: you have {p[worst]:.4f}, expected {expected[worst]:.4f}. "
-              "Is index i the proportion of digit i?")
-    return "Correct: each digit is between {:.1%} and {:.1%} of the labels.".format(p.min(), p.max())
+        _fail(
+            f"digit {worst}: you have {p[worst]:.4f}, expected {expected[worst]:.4f}. "
+            "Is index i the proportion of digit i?"
+        )
+    return f"Correct: each digit is between {p.min():.1%} and {p.max():.1%} of the labels."
 
 
 def check_scaled(scaled, original) -> str:
@@ -51,8 +53,10 @@ def check_scaled(scaled, original) -> str:
         _fail(f"the largest value is {s.max():.1f}, expected 1.0: did you divide by 255?")
     expected = original.astype(np.float32) / 255.0
     if not np.allclose(s, expected, atol=1e-6):
-        _fail("values are in [0, 1] but not equal to pixel / 255: divide by 255, not by the maximum "
-              "of each image, and do not subtract anything.")
+        _fail(
+            "values are in [0, 1] but not equal to pixel / 255: divide by 255, not by the maximum "
+            "of each image, and do not subtract anything."
+        )
     return "Correct: float32 in [0, 1], same shape, pixel / 255."
 
 
@@ -65,8 +69,10 @@ def check_most_ink_digit(answer, x, y) -> str:
     ink = np.array([x[y == d].mean() for d in range(10)])
     expected = int(np.argmax(ink))
     if int(answer) != expected:
-        _fail(f"digit {int(answer)} has mean pixel value {ink[int(answer)]:.1f}, but another digit has "
-              f"more ({ink.max():.1f}). Compute x[y == d].mean() for every d and take the argmax.")
+        _fail(
+            f"digit {int(answer)} has mean pixel value {ink[int(answer)]:.1f}, but another digit has "
+            f"more ({ink.max():.1f}). Compute x[y == d].mean() for every d and take the argmax."
+        )
     return f"Correct: digit {expected} uses the most ink (mean pixel value {ink.max():.1f})."
 
 
@@ -112,12 +118,16 @@ def check_dropout_gap(gap) -> str:
     if abs(gap) > 1:
         _fail(f"{gap:.1f} is not a difference of two accuracies (both are between 0 and 1).")
     if gap > 0.02:
-        _fail(f"{gap:+.2%}: with dropout 0.5 the training accuracy (measured with dropout on) should be "
-              "*below* the validation accuracy. Did you subtract in the right order?")
+        _fail(
+            f"{gap:+.2%}: with dropout 0.5 the training accuracy (measured with dropout on) should be "
+            "*below* the validation accuracy. Did you subtract in the right order?"
+        )
     if gap < -0.2:
         _fail(f"{gap:+.2%} is a suspiciously large gap: check you trained for 3 epochs on 20,000 images.")
-    return (f"Plausible: {gap:+.2%}. More dropout makes training harder (training accuracy is measured with "
-            "dropout on), so the gap gets smaller or negative: dropout fights overfitting.")
+    return (
+        f"Plausible: {gap:+.2%}. More dropout makes training harder (training accuracy is measured with "
+        "dropout on), so the gap gets smaller or negative: dropout fights overfitting."
+    )
 
 
 def check_two_hidden_params(answer) -> str:
@@ -162,8 +172,11 @@ def check_ab_result(with_value, without_value, technique: str = "the technique")
         if not 0.5 < float(v) <= 1.0:
             _fail(f"the '{name}' value is {v}: expected a test accuracy between 0.5 and 1 after 2 epochs.")
     diff = float(with_value) - float(without_value)
-    verdict = ("within the usual seed-to-seed noise of a few tenths of a percent: no evidence either way"
-               if abs(diff) < 0.003 else f"{'better' if diff > 0 else 'worse'} by more than the usual noise")
+    verdict = (
+        "within the usual seed-to-seed noise of a few tenths of a percent: no evidence either way"
+        if abs(diff) < 0.003
+        else f"{'better' if diff > 0 else 'worse'} by more than the usual noise"
+    )
     return f"Measured: {technique} changes test accuracy by {diff:+.2%}, {verdict}."
 
 
@@ -212,15 +225,17 @@ def check_coverage(coverage, accuracy_answered, confidence, predicted, y, thresh
         _fail(f"coverage {coverage:.4f} is not the share of images with confidence >= {threshold}.")
     if not np.isclose(accuracy_answered, expected_acc):
         _fail("accuracy_answered should be measured only on the answered images.")
-    return (f"Correct: it answers {expected_cov:.1%} of the images with {expected_acc:.2%} accuracy: "
-            "fewer answers, fewer mistakes.")
+    return (
+        f"Correct: it answers {expected_cov:.1%} of the images with {expected_acc:.2%} accuracy: "
+        "fewer answers, fewer mistakes."
+    )
 
 
 def check_digit_reading(answer, expected: int) -> str:
     """Check a digit returned by predict_digit (the first element of its result)."""
     if isinstance(answer, tuple):
         _fail("predict_digit returns (digit, probabilities); keep only the digit: `digit, _ = ...`.")
-    if answer is None or isinstance(answer, (list, np.ndarray)) and np.ndim(answer) > 0:
+    if answer is None or (isinstance(answer, (list, np.ndarray)) and np.ndim(answer) > 0):
         _fail("store one digit (an int).")
     if int(answer) != expected:
         _fail(f"the model reads {int(answer)}; did you pass the right file (it shows a {expected})?")
@@ -229,13 +244,19 @@ def check_digit_reading(answer, expected: int) -> str:
 
 def check_centring_matters(correct_uncentred, correct_centred: int, total: int) -> str:
     """Check the count of correct readings without centring, and say what it shows."""
-    if correct_uncentred is None or isinstance(correct_uncentred, float) and not float(correct_uncentred).is_integer():
+    if correct_uncentred is None or (
+        isinstance(correct_uncentred, float) and not float(correct_uncentred).is_integer()
+    ):
         _fail("store a whole number: how many sample digits were read correctly.")
     n = int(correct_uncentred)
     if not 0 <= n <= total:
         _fail(f"{n} is not a count between 0 and {total}.")
     if n > correct_centred:
-        _fail(f"{n} correct without centring, more than the {correct_centred} with it? Check that you "
-              "pasted into the top-left corner and predicted on the uncentred images.")
-    return (f"Plausible: {n} of {total} without centring against {correct_centred} with it. A Dense "
-            "network has no notion of 'the same shape moved': position matters to it.")
+        _fail(
+            f"{n} correct without centring, more than the {correct_centred} with it? Check that you "
+            "pasted into the top-left corner and predicted on the uncentred images."
+        )
+    return (
+        f"Plausible: {n} of {total} without centring against {correct_centred} with it. A Dense "
+        "network has no notion of 'the same shape moved': position matters to it."
+    )

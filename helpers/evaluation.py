@@ -13,8 +13,12 @@ DIGITS = list(range(10))
 # How each saved model is trained when a notebook needs it and it is missing.
 RECIPES = {
     "baseline": dict(build=course_models.build_baseline, epochs=10, batch_size=128, notebook="02"),
-    "improved": dict(build=course_models.build_improved, epochs=course_models.IMPROVED_EPOCHS,
-                     batch_size=course_models.IMPROVED_BATCH_SIZE, notebook="03"),
+    "improved": dict(
+        build=course_models.build_improved,
+        epochs=course_models.IMPROVED_EPOCHS,
+        batch_size=course_models.IMPROVED_BATCH_SIZE,
+        notebook="03",
+    ),
 }
 
 
@@ -29,8 +33,10 @@ def load_or_train(name: str, x_train: np.ndarray, y_train: np.ndarray, seed: int
     import keras
 
     recipe = RECIPES[name]
-    print(f"{name}: models/{path.name} not found (notebook {recipe['notebook']} saves it); "
-          f"training it now: {recipe['epochs']} epochs, batch {recipe['batch_size']}")
+    print(
+        f"{name}: models/{path.name} not found (notebook {recipe['notebook']} saves it); "
+        f"training it now: {recipe['epochs']} epochs, batch {recipe['batch_size']}"
+    )
     keras.utils.set_random_seed(seed)
     model = recipe["build"]()
     history = model.fit(x_train, y_train, epochs=recipe["epochs"], batch_size=recipe["batch_size"], verbose=1)
@@ -40,10 +46,10 @@ def load_or_train(name: str, x_train: np.ndarray, y_train: np.ndarray, seed: int
 
 def per_class_report(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
     """Precision, recall, F1 and support of each digit (scikit-learn), one row per digit."""
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=DIGITS, zero_division=0)
-    return pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support},
-                        index=pd.Index(DIGITS, name="digit"))
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=DIGITS, zero_division=0)
+    return pd.DataFrame(
+        {"precision": precision, "recall": recall, "f1": f1, "support": support}, index=pd.Index(DIGITS, name="digit")
+    )
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, normalize: bool = False) -> np.ndarray:
@@ -66,8 +72,9 @@ def confused_pairs(cm: np.ndarray, top: int = 5) -> pd.DataFrame:
         for b in range(a + 1, n):
             total = int(cm[a, b] + cm[b, a])
             if total:
-                rows.append({"pair": f"{a}↔{b}", "a": a, "b": b, "a→b": int(cm[a, b]),
-                             "b→a": int(cm[b, a]), "total": total})
+                rows.append(
+                    {"pair": f"{a}↔{b}", "a": a, "b": b, "a→b": int(cm[a, b]), "b→a": int(cm[b, a]), "total": total}
+                )
     table = pd.DataFrame(rows, columns=["pair", "a", "b", "a→b", "b→a", "total"])
     return table.sort_values(["total", "a", "b"], ascending=[False, True, True]).head(top).reset_index(drop=True)
 
@@ -78,7 +85,9 @@ def confidence_summary(confidence: np.ndarray, correct: np.ndarray) -> pd.DataFr
     rows = {}
     for label, mask in [("correct", correct), ("wrong", ~correct)]:
         c = confidence[mask]
-        rows[label] = {"predictions": int(mask.sum()),
-                       "mean confidence": float(c.mean()) if c.size else float("nan"),
-                       "share above 0.9": float((c > 0.9).mean()) if c.size else float("nan")}
+        rows[label] = {
+            "predictions": int(mask.sum()),
+            "mean confidence": float(c.mean()) if c.size else float("nan"),
+            "share above 0.9": float((c > 0.9).mean()) if c.size else float("nan"),
+        }
     return pd.DataFrame(rows).T

@@ -57,16 +57,19 @@ def build_seed_improved() -> keras.Model:
     ReLU() -> Dropout(0.2) -> Dense(10, softmax)``, same compile settings. It has one
     hidden layer, not two; 407,050 parameters.
     """
-    model = keras.Sequential([
-        keras.Input(shape=(28, 28)),
-        layers.Flatten(),
-        layers.ReLU(),
-        layers.Dropout(0.2),
-        layers.Dense(512),
-        layers.ReLU(),
-        layers.Dropout(0.2),
-        layers.Dense(10, activation="softmax"),
-    ], name="seed_improved")
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28)),
+            layers.Flatten(),
+            layers.ReLU(),
+            layers.Dropout(0.2),
+            layers.Dense(512),
+            layers.ReLU(),
+            layers.Dropout(0.2),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name="seed_improved",
+    )
     return _compile(model)
 
 
@@ -77,8 +80,9 @@ IMPROVED_PEAK_LR = 3e-3
 MAX_SHIFT = 0.08  # of the image size: 0.08 * 28 = about 2 pixels
 
 
-def improved_schedule(n_train: int = 60_000, epochs: int = IMPROVED_EPOCHS,
-                      batch_size: int = IMPROVED_BATCH_SIZE) -> keras.optimizers.schedules.LearningRateSchedule:
+def improved_schedule(
+    n_train: int = 60_000, epochs: int = IMPROVED_EPOCHS, batch_size: int = IMPROVED_BATCH_SIZE
+) -> keras.optimizers.schedules.LearningRateSchedule:
     """Cosine decay from ``IMPROVED_PEAK_LR`` to 0 over the whole training run."""
     steps = -(-n_train // batch_size) * epochs
     return keras.optimizers.schedules.CosineDecay(IMPROVED_PEAK_LR, decay_steps=steps)
@@ -89,12 +93,15 @@ def build_improved(n_train: int = 60_000) -> keras.Model:
     shifted at random by up to ~2 pixels, with a bigger batch and a cosine learning-rate
     schedule (train with ``IMPROVED_EPOCHS`` and ``IMPROVED_BATCH_SIZE``). 669,706 parameters.
     """
-    model = keras.Sequential([
-        keras.Input(shape=(28, 28)),
-        layers.Reshape((28, 28, 1)),
-        layers.RandomTranslation(MAX_SHIFT, MAX_SHIFT, fill_mode="constant", interpolation="nearest"),
-        *_baseline_layers(),
-    ], name="improved")
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28)),
+            layers.Reshape((28, 28, 1)),
+            layers.RandomTranslation(MAX_SHIFT, MAX_SHIFT, fill_mode="constant", interpolation="nearest"),
+            *_baseline_layers(),
+        ],
+        name="improved",
+    )
     return _compile(model, keras.optimizers.Adam(improved_schedule(n_train)))
 
 
@@ -107,16 +114,19 @@ def describe(model: keras.Model) -> list[tuple]:
     for layer in model.layers:
         cfg = layer.get_config()
         act = cfg.get("activation")
-        rows.append((
-            type(layer).__name__,
-            cfg.get("units"),
-            act if isinstance(act, str) else (act and act.get("config", {}).get("name")),
-            cfg.get("rate"),
-            cfg.get("use_bias"),
-            tuple(cfg["target_shape"]) if "target_shape" in cfg else None,
-            (cfg.get("height_factor"), cfg.get("width_factor"), cfg.get("interpolation"))
-            if "height_factor" in cfg else None,
-        ))
+        rows.append(
+            (
+                type(layer).__name__,
+                cfg.get("units"),
+                act if isinstance(act, str) else (act and act.get("config", {}).get("name")),
+                cfg.get("rate"),
+                cfg.get("use_bias"),
+                tuple(cfg["target_shape"]) if "target_shape" in cfg else None,
+                (cfg.get("height_factor"), cfg.get("width_factor"), cfg.get("interpolation"))
+                if "height_factor" in cfg
+                else None,
+            )
+        )
     rows.append(("total parameters", model.count_params()))
     return rows
 
@@ -124,7 +134,7 @@ def describe(model: keras.Model) -> list[tuple]:
 def assert_same_architecture(model: keras.Model, reference: keras.Model) -> None:
     """Raise AssertionError naming the first difference between two models' architectures."""
     mine, theirs = describe(model), describe(reference)
-    for i, (a, b) in enumerate(zip(mine, theirs)):
+    for i, (a, b) in enumerate(zip(mine, theirs, strict=False)):
         if a != b:
             raise AssertionError(f"layer {i} differs: notebook has {a}, helpers.models has {b}")
     if len(mine) != len(theirs):

@@ -14,12 +14,12 @@ DIGIT_CMAP = "gray_r"  # dark ink on white paper, as a digit is written
 def use_course_style() -> None:
     """Apply the course's plot style (seaborn's colour-blind palette, readable sizes)."""
     sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE)
-    plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 100, "axes.titleweight": "bold",
-                         "image.cmap": "viridis"})
+    plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 100, "axes.titleweight": "bold", "image.cmap": "viridis"})
 
 
-def show_digits(images: np.ndarray, labels=None, *, ncols: int = 10, title: str | None = None,
-                size: float = 1.2) -> plt.Figure:
+def show_digits(
+    images: np.ndarray, labels=None, *, ncols: int = 10, title: str | None = None, size: float = 1.2
+) -> plt.Figure:
     """Show images in a grid, each captioned with its label (if given)."""
     images = np.asarray(images)
     if images.ndim != 3:
@@ -27,8 +27,7 @@ def show_digits(images: np.ndarray, labels=None, *, ncols: int = 10, title: str 
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.5 if title else 0)),
-                             squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.5 if title else 0)), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -45,13 +44,15 @@ def plot_class_balance(y_train: np.ndarray, y_test: np.ndarray) -> plt.Figure:
     """Bar chart: how many examples of each digit are in the training and test sets?"""
     import pandas as pd
 
-    counts = pd.DataFrame({
-        "digit": np.tile(np.arange(10), 2),
-        "split": ["train"] * 10 + ["test"] * 10,
-        "count": np.concatenate([np.bincount(y_train, minlength=10), np.bincount(y_test, minlength=10)]),
-    })
+    counts = pd.DataFrame(
+        {
+            "digit": np.tile(np.arange(10), 2),
+            "split": ["train"] * 10 + ["test"] * 10,
+            "count": np.concatenate([np.bincount(y_train, minlength=10), np.bincount(y_test, minlength=10)]),
+        }
+    )
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
-    for ax, split, colour in zip(axes, ["train", "test"], sns.color_palette(PALETTE, 2)):
+    for ax, split, colour in zip(axes, ["train", "test"], sns.color_palette(PALETTE, 2), strict=True):
         part = counts[counts.split == split]
         sns.barplot(data=part, x="digit", y="count", color=colour, ax=ax)
         ax.bar_label(ax.containers[0], fontsize=8)
@@ -63,12 +64,19 @@ def plot_class_balance(y_train: np.ndarray, y_test: np.ndarray) -> plt.Figure:
     return fig
 
 
-def show_image_row(images: list[np.ndarray], titles: list[str], *, suptitle: str, cmap: str = DIGIT_CMAP,
-                   colorbar: bool = False, size: float = 1.6) -> plt.Figure:
+def show_image_row(
+    images: list[np.ndarray],
+    titles: list[str],
+    *,
+    suptitle: str,
+    cmap: str = DIGIT_CMAP,
+    colorbar: bool = False,
+    size: float = 1.6,
+) -> plt.Figure:
     """Show a row of same-sized images (e.g. mean digits), each with a title."""
     fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size + 0.8), squeeze=False)
     vmax = max(float(np.max(img)) for img in images)
-    for ax, img, title in zip(axes[0], images, titles):
+    for ax, img, title in zip(axes[0], images, titles, strict=False):
         im = ax.imshow(img, cmap=cmap, vmin=0, vmax=vmax)
         ax.set_title(title, fontsize=11, fontweight="normal")
         ax.axis("off")
@@ -86,7 +94,7 @@ def plot_learning_curves(history: dict, title: str = "Is the model still learnin
     epochs = np.arange(1, len(h["loss"]) + 1)
     best = int(np.argmin(h["val_loss"])) + 1 if "val_loss" in h else None
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    for ax, metric in zip(axes, ["loss", "accuracy"]):
+    for ax, metric in zip(axes, ["loss", "accuracy"], strict=True):
         ax.plot(epochs, h[metric], "o-", label="training", color="C0")
         if f"val_{metric}" in h:
             ax.plot(epochs, h[f"val_{metric}"], "s--", label="validation", color="C1")
@@ -100,8 +108,9 @@ def plot_learning_curves(history: dict, title: str = "Is the model still learnin
     return fig
 
 
-def plot_model_comparison(runs, metric: str = "test_accuracy", by: str = "model",
-                          title: str = "Which model is more accurate on the test set?") -> plt.Figure:
+def plot_model_comparison(
+    runs, metric: str = "test_accuracy", by: str = "model", title: str = "Which model is more accurate on the test set?"
+) -> plt.Figure:
     """Mean ± std over seeds as a diamond with error bars, every single seed as a grey dot."""
     import pandas as pd
 
@@ -112,11 +121,27 @@ def plot_model_comparison(runs, metric: str = "test_accuracy", by: str = "model"
     colours = sns.color_palette(PALETTE, len(order))
     for i, name in enumerate(order):
         values = df.loc[df[by] == name, metric]
-        ax.scatter(np.full(len(values), i) + np.linspace(-0.15, 0.15, len(values)), values, color="gray",
-                   marker="o", s=22, zorder=2, label="one seed" if i == 0 else None)
-        ax.errorbar(i, stats.loc[name, "mean"], yerr=0 if np.isnan(stats.loc[name, "std"]) else stats.loc[name, "std"],
-                    fmt="D", color=colours[i], markersize=10, capsize=8, elinewidth=2, zorder=3,
-                    label="mean ± std over seeds" if i == 0 else None)
+        ax.scatter(
+            np.full(len(values), i) + np.linspace(-0.15, 0.15, len(values)),
+            values,
+            color="gray",
+            marker="o",
+            s=22,
+            zorder=2,
+            label="one seed" if i == 0 else None,
+        )
+        ax.errorbar(
+            i,
+            stats.loc[name, "mean"],
+            yerr=0 if np.isnan(stats.loc[name, "std"]) else stats.loc[name, "std"],
+            fmt="D",
+            color=colours[i],
+            markersize=10,
+            capsize=8,
+            elinewidth=2,
+            zorder=3,
+            label="mean ± std over seeds" if i == 0 else None,
+        )
     ax.set_xticks(range(len(order)), order)
     ax.set_xlim(-0.6, len(order) - 0.4)
     spread = df[metric].max() - df[metric].min()
@@ -129,8 +154,9 @@ def plot_model_comparison(runs, metric: str = "test_accuracy", by: str = "model"
     return fig
 
 
-def plot_confusion_matrix(cm: np.ndarray, *, normalized: bool = False, title: str | None = None,
-                          ax: plt.Axes | None = None) -> plt.Axes:
+def plot_confusion_matrix(
+    cm: np.ndarray, *, normalized: bool = False, title: str | None = None, ax: plt.Axes | None = None
+) -> plt.Axes:
     """Annotated heatmap of a confusion matrix (rows: true digit, columns: predicted digit)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6.2, 5.2))
@@ -139,41 +165,82 @@ def plot_confusion_matrix(cm: np.ndarray, *, normalized: bool = False, title: st
     # A log-like colour scale would hide the diagonal; instead cap the colours so errors stay visible.
     off_diagonal = shown[~np.eye(len(shown), dtype=bool)]
     vmax = max(float(off_diagonal.max()) * 1.2, 1e-9)
-    sns.heatmap(shown, annot=True, fmt=".1f" if normalized else "d", cmap="rocket_r", vmin=0, vmax=vmax,
-                cbar_kws={"label": "% of the true digit" if normalized else "images"}, ax=ax,
-                annot_kws={"fontsize": 8}, square=True, linewidths=0.5, linecolor="white")
+    sns.heatmap(
+        shown,
+        annot=True,
+        fmt=".1f" if normalized else "d",
+        cmap="rocket_r",
+        vmin=0,
+        vmax=vmax,
+        cbar_kws={"label": "% of the true digit" if normalized else "images"},
+        ax=ax,
+        annot_kws={"fontsize": 8},
+        square=True,
+        linewidths=0.5,
+        linecolor="white",
+    )
     ax.grid(False)
-    ax.set(xlabel="predicted digit", ylabel="true digit",
-           title=title or ("Which digits are mistaken for which? (% of each row)" if normalized
-                           else "Which digits are mistaken for which? (counts)"))
+    ax.set(
+        xlabel="predicted digit",
+        ylabel="true digit",
+        title=title
+        or (
+            "Which digits are mistaken for which? (% of each row)"
+            if normalized
+            else "Which digits are mistaken for which? (counts)"
+        ),
+    )
     return ax
 
 
-def plot_confusion_difference(cm_before: np.ndarray, cm_after: np.ndarray, *, names=("baseline", "improved"),
-                              title: str = "Where did the improvement come from?") -> plt.Figure:
+def plot_confusion_difference(
+    cm_before: np.ndarray,
+    cm_after: np.ndarray,
+    *,
+    names=("baseline", "improved"),
+    title: str = "Where did the improvement come from?",
+) -> plt.Figure:
     """Change in each cell between two confusion matrices, off-diagonal only: blue = fewer mistakes."""
     diff = np.asarray(cm_after, dtype=int) - np.asarray(cm_before, dtype=int)
     mask = np.eye(len(diff), dtype=bool)
     limit = max(1, int(np.abs(diff[~mask]).max()))
     fig, ax = plt.subplots(figsize=(6.4, 5.2))
-    sns.heatmap(diff, mask=mask, annot=True, fmt="+d", cmap="vlag", center=0, vmin=-limit, vmax=limit,
-                cbar_kws={"label": f"mistakes: {names[1]} minus {names[0]}"}, ax=ax, annot_kws={"fontsize": 8},
-                square=True, linewidths=0.5, linecolor="white")
+    sns.heatmap(
+        diff,
+        mask=mask,
+        annot=True,
+        fmt="+d",
+        cmap="vlag",
+        center=0,
+        vmin=-limit,
+        vmax=limit,
+        cbar_kws={"label": f"mistakes: {names[1]} minus {names[0]}"},
+        ax=ax,
+        annot_kws={"fontsize": 8},
+        square=True,
+        linewidths=0.5,
+        linecolor="white",
+    )
     ax.grid(False)
     ax.set(xlabel="predicted digit", ylabel="true digit", title=title)
     return fig
 
 
-def plot_confidence_histograms(confidence: np.ndarray, correct: np.ndarray,
-                               title: str = "Is the model over-confident when it is wrong?") -> plt.Figure:
+def plot_confidence_histograms(
+    confidence: np.ndarray, correct: np.ndarray, title: str = "Is the model over-confident when it is wrong?"
+) -> plt.Figure:
     """Histograms of the top probability for correct and for wrong predictions."""
     confidence, correct = np.asarray(confidence), np.asarray(correct, dtype=bool)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
     bins = np.linspace(0, 1, 21)
     for ax, mask, label, colour in [(axes[0], correct, "correct", "C0"), (axes[1], ~correct, "wrong", "C3")]:
         ax.hist(confidence[mask], bins=bins, color=colour, edgecolor="white")
-        ax.set(title=f"{label} predictions ({mask.sum():,})", xlabel="confidence (highest probability)",
-               ylabel="predictions", yscale="log" if label == "correct" else "linear")
+        ax.set(
+            title=f"{label} predictions ({mask.sum():,})",
+            xlabel="confidence (highest probability)",
+            ylabel="predictions",
+            yscale="log" if label == "correct" else "linear",
+        )
     fig.suptitle(title)
     fig.tight_layout()
     return fig

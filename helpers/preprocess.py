@@ -93,16 +93,20 @@ def _array_to_float(arr: np.ndarray, name: str = "the array") -> np.ndarray:
         return arr.astype(np.float32) / 65535
     if np.issubdtype(arr.dtype, np.integer):
         if arr.min() < 0 or arr.max() > 255:
-            raise ValueError(f"{name} has integers from {arr.min()} to {arr.max()}: expected 0-255 "
-                             "(use dtype uint16 for 0-65535).")
+            raise ValueError(
+                f"{name} has integers from {arr.min()} to {arr.max()}: expected 0-255 (use dtype uint16 for 0-65535)."
+            )
         return arr.astype(np.float32) / 255
     if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains {'NaN' if np.isnan(arr).any() else 'inf'} values: "
-                         "expected pixel values 0-1 or 0-255.")
+        raise ValueError(
+            f"{name} contains {'NaN' if np.isnan(arr).any() else 'inf'} values: expected pixel values 0-1 or 0-255."
+        )
     low, high = float(arr.min()), float(arr.max())
     if low < 0 or high > 255:
-        raise ValueError(f"{name} has values from {low:g} to {high:g}: expected 0-1 or 0-255 "
-                         "(negative values and values above 255 are not pixel values).")
+        raise ValueError(
+            f"{name} has values from {low:g} to {high:g}: expected 0-1 or 0-255 "
+            "(negative values and values above 255 are not pixel values)."
+        )
     return (arr / 255 if high > 1 else arr).astype(np.float32)
 
 
@@ -144,8 +148,9 @@ def load_image(source: str | Path | Image.Image | np.ndarray) -> np.ndarray:
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.exists():
-            raise FileNotFoundError(f"no file {str(path)!r}: check the name and the folder "
-                                    f"(relative paths start at {Path.cwd()}).")
+            raise FileNotFoundError(
+                f"no file {str(path)!r}: check the name and the folder (relative paths start at {Path.cwd()})."
+            )
         if path.is_dir():
             raise ValueError(f"{path} is a folder: give one image file (or use predict_folder).")
         try:
@@ -153,8 +158,9 @@ def load_image(source: str | Path | Image.Image | np.ndarray) -> np.ndarray:
         except Image.DecompressionBombError as exc:
             raise ValueError(f"{path.name} is too large to be a digit ({exc}). Crop or shrink it first.") from None
         except (OSError, SyntaxError, ValueError) as exc:
-            raise ValueError(f"could not read {path.name} as an image: {exc}. "
-                             "Is it a PNG/JPEG file, and complete?") from None
+            raise ValueError(
+                f"could not read {path.name} as an image: {exc}. Is it a PNG/JPEG file, and complete?"
+            ) from None
         with img:
             x = _pil_to_array(img, path.name, opened_here=True)
     elif isinstance(source, Image.Image):
@@ -204,10 +210,12 @@ def _crop_to_ink(x: np.ndarray) -> np.ndarray:
     """Cut the picture down to the bounding box of its ink."""
     n_ink = int(np.count_nonzero(x))
     if n_ink < max(MIN_INK_PIXELS, MIN_INK_FRACTION * x.size):
-        raise _no_digit(f"only {n_ink} ink pixels of {x.size} (a digit needs at least "
-                        f"{MIN_INK_PIXELS} and {MIN_INK_FRACTION:.1%} of the picture)")
+        raise _no_digit(
+            f"only {n_ink} ink pixels of {x.size} (a digit needs at least "
+            f"{MIN_INK_PIXELS} and {MIN_INK_FRACTION:.1%} of the picture)"
+        )
     rows, cols = np.flatnonzero(x.any(axis=1)), np.flatnonzero(x.any(axis=0))
-    return x[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return x[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
 def _thicken(x: np.ndarray) -> np.ndarray:
@@ -239,7 +247,7 @@ def _centre_in_frame(x: np.ndarray) -> np.ndarray:
     top = int(np.clip(round(CENTRE - com_row), 0, FRAME - height))  # the box stays inside the frame
     left = int(np.clip(round(CENTRE - com_col), 0, FRAME - width))
     frame = np.zeros((FRAME, FRAME), dtype=np.float32)
-    frame[top:top + height, left:left + width] = x
+    frame[top : top + height, left : left + width] = x
     return frame / frame.max()
 
 
@@ -254,8 +262,9 @@ def to_mnist(image, *, return_steps: bool = False) -> np.ndarray | tuple[np.ndar
     steps = {"grayscale": load_image(image)}
     height, width = steps["grayscale"].shape
     if min(height, width) < MIN_SIDE:
-        raise ValueError(f"image is {width}×{height} pixels, too small to hold a digit; "
-                         f"use at least {MIN_SIDE}×{MIN_SIDE}")
+        raise ValueError(
+            f"image is {width}×{height} pixels, too small to hold a digit; use at least {MIN_SIDE}×{MIN_SIDE}"
+        )
     steps["ink is bright"] = _ink_is_bright(steps["grayscale"])
     steps["contrast"] = _stretch_contrast(steps["ink is bright"])
     steps["thresholded"] = _threshold(steps["contrast"])
@@ -272,8 +281,10 @@ def to_mnist(image, *, return_steps: bool = False) -> np.ndarray | tuple[np.ndar
 def _probabilities(model, batch: np.ndarray) -> np.ndarray:
     probs = np.asarray(model.predict(batch, verbose=0), dtype=np.float64)
     if probs.shape != (len(batch), 10):
-        raise ValueError(f"the model returned shape {probs.shape}; expected (N, 10) probabilities "
-                         "(a Keras model with a 10-way softmax output).")
+        raise ValueError(
+            f"the model returned shape {probs.shape}; expected (N, 10) probabilities "
+            "(a Keras model with a 10-way softmax output)."
+        )
     return probs
 
 
@@ -299,8 +310,11 @@ def predict_folder(model, folder, pattern: str | Sequence[str] = PATTERNS) -> pd
     if not folder.is_dir():
         raise FileNotFoundError(f"no folder {str(folder)!r} (relative paths start at {Path.cwd()}).")
     patterns = [pattern] if isinstance(pattern, str) else list(pattern)
-    files = sorted(p for p in folder.iterdir()
-                   if p.is_file() and any(fnmatch.fnmatch(p.name.lower(), pat.lower()) for pat in patterns))
+    files = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and any(fnmatch.fnmatch(p.name.lower(), pat.lower()) for pat in patterns)
+    )
     rows, inputs = [], []
     for path in files:
         try:
@@ -310,7 +324,7 @@ def predict_folder(model, folder, pattern: str | Sequence[str] = PATTERNS) -> pd
             rows.append({"file": path.name, "digit": None, "confidence": np.nan, "top3": "", "error": str(exc)})
     good = [row for row in rows if row["error"] is None]
     if good:
-        for row, probs in zip(good, _probabilities(model, np.stack(inputs))):
+        for row, probs in zip(good, _probabilities(model, np.stack(inputs)), strict=True):
             row.update(digit=int(probs.argmax()), confidence=float(probs.max()), top3=_top3(probs))
     table = pd.DataFrame(rows, columns=["file", "digit", "confidence", "top3", "error"])
     table["digit"] = pd.Series([row.get("digit") for row in rows], dtype=object)  # int, or None (not NaN)

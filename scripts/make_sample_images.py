@@ -23,7 +23,7 @@ SEED = 2024
 def arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float, n: int = 24) -> list:
     """Points on an ellipse, angles in degrees clockwise from 3 o'clock (y points down)."""
     angles = np.radians(np.linspace(start, stop, n))
-    return list(zip(cx + rx * np.cos(angles), cy + ry * np.sin(angles)))
+    return list(zip(cx + rx * np.cos(angles), cy + ry * np.sin(angles), strict=True))
 
 
 # Hand-drawn digits as pen strokes in a unit box (x right, y down, 0..1).
@@ -50,8 +50,9 @@ def _wobbly(points: list, rng: np.random.Generator, wobble: float) -> list:
     dense = np.stack([np.interp(s, t, pts[:, 0]), np.interp(s, t, pts[:, 1])], axis=1)
     for axis in (0, 1):
         freq, phase = rng.uniform(0.5, 2.0, 2), rng.uniform(0, 2 * np.pi, 2)
-        dense[:, axis] += wobble * (np.sin(2 * np.pi * freq[0] * s + phase[0])
-                                    + 0.5 * np.sin(2 * np.pi * freq[1] * 2 * s + phase[1]))
+        dense[:, axis] += wobble * (
+            np.sin(2 * np.pi * freq[0] * s + phase[0]) + 0.5 * np.sin(2 * np.pi * freq[1] * 2 * s + phase[1])
+        )
     return [tuple(p) for p in dense]
 
 

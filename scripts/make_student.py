@@ -31,15 +31,26 @@ def main(argv: list[str] | None = None) -> int:
     (REPO / "build").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="nbgrader-", dir=REPO / "build") as course:
         source = Path(course) / "source" / ASSIGNMENT
-        shutil.copytree(REPO / "notebooks", source,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc"))
+        shutil.copytree(
+            REPO / "notebooks", source, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
+        )
         done = subprocess.run(
-            [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force",
-             f"--CourseDirectory.root={course}",
-             "--log-level=WARN"],
-            cwd=course, capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "nbgrader",
+                "generate_assignment",
+                ASSIGNMENT,
+                "--force",
+                f"--CourseDirectory.root={course}",
+                "--log-level=WARN",
+            ],
+            cwd=course,
+            capture_output=True,
+            text=True,
             # nbgrader runs the `alembic` command of its own environment for its database
-            env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"})
+            env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
+        )
         if done.returncode != 0:
             print(done.stdout[-3000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
             print("nbgrader generate_assignment failed (see above).", file=sys.stderr)

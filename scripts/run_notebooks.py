@@ -49,10 +49,15 @@ def write_atomic(nb: nbformat.NotebookNode, target: Path) -> None:
 def run_one(src: Path, target: Path) -> tuple[bool, float, str]:
     """Run ``src`` with its own folder as working directory; write the executed copy."""
     nb = nbformat.read(src, as_version=4)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=False,
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport notice
-                            coalesce_streams=True,  # a progress bar is stored as its final lines
-                            resources={"metadata": {"path": str(src.parent.resolve())}})
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        record_timing=False,
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport notice
+        coalesce_streams=True,  # a progress bar is stored as its final lines
+        resources={"metadata": {"path": str(src.parent.resolve())}},
+    )
     start = time.perf_counter()
     error = ""
     try:
@@ -87,8 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         target = src if args.in_place else args.out / src.name
         ok, seconds, error = run_one(src, target)
         failed += not ok
-        print(f"{'ok    ' if ok else 'FAILED'} {src.name:34s} {seconds:6.1f} s  -> {target}"
-              + ("" if ok else f"  ({error})"), flush=True)
+        print(
+            f"{'ok    ' if ok else 'FAILED'} {src.name:34s} {seconds:6.1f} s  -> {target}"
+            + ("" if ok else f"  ({error})"),
+            flush=True,
+        )
     print(f"{len(paths) - failed} of {len(paths)} notebooks ran without errors.")
     return 1 if failed else 0
 

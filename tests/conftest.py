@@ -10,6 +10,7 @@ import struct
 import tarfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -85,13 +86,13 @@ class Route:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    routes: dict[str, Route] = {}
-    hits: list[str] = []
+    routes: ClassVar[dict[str, Route]] = {}
+    hits: ClassVar[list[str]] = []
 
     def log_message(self, *args) -> None:  # keep test output clean
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.hits.append(self.path)
         route = self.routes.get(self.path)
         if route is None:

@@ -69,7 +69,9 @@ def test_predictions_check():
     import keras
 
     # A real Keras model whose prediction is the argmax of its input (identity weights).
-    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(10, use_bias=False, kernel_initializer="identity")])
+    model = keras.Sequential(
+        [keras.Input((10,)), keras.layers.Dense(10, use_bias=False, kernel_initializer="identity")]
+    )
     x = np.eye(10, dtype="float32")[[3, 1, 4, 1, 5]]
     y = np.array([3, 1, 4, 1, 6])
     assert "4 of 5 match" in checks.check_predictions(np.array([3, 1, 4, 1, 5]), model, x, y)
@@ -98,8 +100,11 @@ def test_two_hidden_params_check():
 
 
 def test_mean_accuracy_check():
-    runs = [{"model": "a", "test_accuracy": 0.90}, {"model": "b", "test_accuracy": 0.98},
-            {"model": "b", "test_accuracy": 0.99}]
+    runs = [
+        {"model": "a", "test_accuracy": 0.90},
+        {"model": "b", "test_accuracy": 0.98},
+        {"model": "b", "test_accuracy": 0.99},
+    ]
     assert "98.50%" in checks.check_mean_accuracy(0.985, runs, "b")
     with pytest.raises(checks.CheckFailed, match="mean over \\*all\\* runs"):
         checks.check_mean_accuracy(np.mean([0.90, 0.98, 0.99]), runs, "b")

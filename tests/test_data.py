@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def assert_same(loaded, fake) -> None:
     (x_train, y_train), (x_test, y_test) = loaded
-    for key, arr in zip(["x_train", "y_train", "x_test", "y_test"], [x_train, y_train, x_test, y_test]):
+    for key, arr in zip(["x_train", "y_train", "x_test", "y_test"], [x_train, y_train, x_test, y_test], strict=True):
         assert arr.dtype == np.uint8, key
         np.testing.assert_array_equal(arr, fake.arrays[key], err_msg=key)
 
@@ -95,7 +95,7 @@ def test_npz_with_wrong_content_is_rejected(fake_mnist, offline, tmp_path):
     with pytest.raises(data.MNISTError, match="no array named 'y_train'"):
         data.load_mnist(path, verbose=False)
     path.write_bytes(b"this is not a zip file")
-    with pytest.raises(data.MNISTError, match="cannot read mnist.npz"):
+    with pytest.raises(data.MNISTError, match=r"cannot read mnist\.npz"):
         data.load_mnist(path, verbose=False)
 
 
@@ -206,9 +206,9 @@ def serve_mirror(server, fake, prefix: str, mode: str = "ok", status: int = 200)
 @pytest.mark.parametrize(
     ("keras_route", "first_mirror", "expected_reason"),
     [
-        (Route(b"not the npz you want"), dict(status=404), "HTTP 404"),
-        (Route(status=500), dict(mode="truncate"), "retrieval incomplete"),
-        (Route(b"x" * 50_000, mode="truncate"), dict(mode="drop"), "Connection reset"),
+        (Route(b"not the npz you want"), {"status": 404}, "HTTP 404"),
+        (Route(status=500), {"mode": "truncate"}, "retrieval incomplete"),
+        (Route(b"x" * 50_000, mode="truncate"), {"mode": "drop"}, "Connection reset"),
     ],
     ids=["hash-mismatch+404", "server-error+truncated", "truncated+dropped"],
 )
@@ -228,6 +228,7 @@ def test_failing_sources_fall_through_to_a_good_mirror(
     assert "Trying Keras download" in out and "failed" in out
     assert "Trying HTTPS mirrors" in out
     assert "MNIST from HTTPS mirrors verified and saved" in out
+    assert expected_reason in out, f"the report should say why a source failed ({expected_reason!r})"
     # the bad mirror was asked once, then skipped for the remaining files
     assert sum(h.startswith("/bad/") for h in http_server.hits) == 1
     assert cache_files(offline) == sorted(data.IDX_SHA256)  # no half files left behind
@@ -290,8 +291,14 @@ def test_missing_npm_is_explained(fake_mnist, offline, monkeypatch, tmp_path):
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "helpers.data", *args], capture_output=True,
-                          text=True, cwd=REPO, env={**os.environ, **(env or {})}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "helpers.data", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
 
 
 def test_cli_verify_and_info_on_a_broken_cache(tmp_path):
@@ -324,7 +331,11 @@ def real_mnist():
 def test_real_mnist_has_the_keras_contract(real_mnist):
     (x_train, y_train), (x_test, y_test) = real_mnist
     assert (x_train.shape, y_train.shape, x_test.shape, y_test.shape) == (
-        (60000, 28, 28), (60000,), (10000, 28, 28), (10000,))
+        (60000, 28, 28),
+        (60000,),
+        (10000, 28, 28),
+        (10000,),
+    )
     assert {a.dtype for a in (x_train, y_train, x_test, y_test)} == {np.dtype(np.uint8)}
     assert tuple(np.bincount(y_train)) == (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949)
     assert tuple(np.bincount(y_test)) == (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)
@@ -337,4 +348,5 @@ def test_real_cache_round_trips_through_npz(real_mnist, tmp_path, offline):
     path = tmp_path / "mnist.npz"
     np.savez_compressed(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     (a, b), (c, d) = data.load_mnist(path, verbose=False)
-    assert np.array_equal(a, x_train) and np.array_equal(d, y_test)
+    assert np.array_equal(a, x_train) and np.array_equal(b, y_train)
+    assert np.array_equal(c, x_test) and np.array_equal(d, y_test)

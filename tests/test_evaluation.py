@@ -5,11 +5,11 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from helpers import evaluation, plots  # noqa: E402
+from helpers import evaluation, plots
 
 # 10 images: digits 4 and 9 are mixed up three times, 3 -> 5 once.
 Y_TRUE = np.array([4, 4, 4, 9, 9, 9, 3, 3, 5, 5])

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
 import helpers  # noqa: F401  (quiet TensorFlow first)
-import keras
 from helpers import models
 from helpers.data import load_mnist
 
@@ -18,7 +18,13 @@ def layer_summary(model):
 def test_baseline_is_the_seeds_first_model():
     model = models.build_baseline()
     assert layer_summary(model) == [
-        ("Flatten", 0), ("Dense", 401_920), ("Dropout", 0), ("Dense", 262_656), ("Dropout", 0), ("Dense", 5_130)]
+        ("Flatten", 0),
+        ("Dense", 401_920),
+        ("Dropout", 0),
+        ("Dense", 262_656),
+        ("Dropout", 0),
+        ("Dense", 5_130),
+    ]
     assert model.count_params() == 669_706
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert [d.get_config()["activation"] for d in dense] == ["relu", "relu", "softmax"]
@@ -31,8 +37,14 @@ def test_baseline_is_the_seeds_first_model():
 def test_seed_improved_is_the_seeds_second_model():
     model = models.build_seed_improved()
     assert layer_summary(model) == [
-        ("Flatten", 0), ("ReLU", 0), ("Dropout", 0), ("Dense", 401_920), ("ReLU", 0), ("Dropout", 0),
-        ("Dense", 5_130)]
+        ("Flatten", 0),
+        ("ReLU", 0),
+        ("Dropout", 0),
+        ("Dense", 401_920),
+        ("ReLU", 0),
+        ("Dropout", 0),
+        ("Dense", 5_130),
+    ]
     assert model.count_params() == 407_050
     assert model.layers[3].get_config()["activation"] == "linear"
 
@@ -41,9 +53,17 @@ def test_architecture_comparison_names_the_difference():
     models.assert_same_architecture(models.build_baseline(), models.build_baseline())
     with pytest.raises(AssertionError, match="layer 1 differs"):
         models.assert_same_architecture(models.build_seed_improved(), models.build_baseline())
-    other = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(512, activation="relu"),
-                              keras.layers.Dropout(0.3), keras.layers.Dense(512, activation="relu"),
-                              keras.layers.Dropout(0.2), keras.layers.Dense(10, activation="softmax")])
+    other = keras.Sequential(
+        [
+            keras.Input((28, 28)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(512, activation="relu"),
+            keras.layers.Dropout(0.3),
+            keras.layers.Dense(512, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     with pytest.raises(AssertionError, match="layer 2 differs"):
         models.assert_same_architecture(other, models.build_baseline())
 
@@ -85,7 +105,7 @@ def test_loading_uses_safe_mode(tmp_path):
 
 
 def test_save_and_load_errors_are_clear(tmp_path):
-    with pytest.raises(ValueError, match=".keras extension"):
+    with pytest.raises(ValueError, match=r"\.keras extension"):
         models.save_model(models.build_baseline(), tmp_path / "model.h5")
     with pytest.raises(FileNotFoundError, match="run the notebook that trains it"):
         models.load_model(tmp_path / "missing.keras")

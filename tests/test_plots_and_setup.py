@@ -9,11 +9,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from helpers import plots  # noqa: E402
+from helpers import plots
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,9 +42,11 @@ def test_class_balance_bars_show_the_counts():
 
 
 def test_importing_helpers_first_silences_tensorflow_logs():
-    code = ("import helpers, keras, numpy as np; "
-            "m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]); "
-            "print(m.predict(np.zeros((1, 3)), verbose=0).shape)")
+    code = (
+        "import helpers, keras, numpy as np; "
+        "m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]); "
+        "print(m.predict(np.zeros((1, 3)), verbose=0).shape)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=180)
     assert done.returncode == 0, done.stderr
     assert "(1, 2)" in done.stdout
@@ -68,10 +70,16 @@ def test_model_comparison_shows_mean_std_and_every_seed():
 
 
 def test_learning_curves_mark_the_best_validation_epoch():
-    history = {"loss": [1.0, 0.5, 0.3], "val_loss": [0.9, 0.4, 0.6], "accuracy": [0.5, 0.8, 0.9],
-               "val_accuracy": [0.6, 0.85, 0.8]}
+    history = {
+        "loss": [1.0, 0.5, 0.3],
+        "val_loss": [0.9, 0.4, 0.6],
+        "accuracy": [0.5, 0.8, 0.9],
+        "val_accuracy": [0.6, 0.85, 0.8],
+    }
     fig = plots.plot_learning_curves(history)
     loss_ax, acc_ax = fig.axes
     assert any("epoch 2" in t.get_text() for t in loss_ax.get_legend().get_texts())
     assert list(loss_ax.lines[1].get_ydata()) == [0.9, 0.4, 0.6]
+    assert list(acc_ax.lines[0].get_ydata()) == [0.5, 0.8, 0.9]
+    assert list(acc_ax.lines[1].get_ydata()) == [0.6, 0.85, 0.8]
     plt.close(fig)

@@ -20,8 +20,13 @@ REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
 @pytest.fixture(scope="module")
 def student_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("student") / "release"
-    done = subprocess.run([sys.executable, str(REPO / "scripts" / "make_student.py"), "--out", str(out)],
-                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "make_student.py"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert f"{len(INSTRUCTOR)} student notebooks" in done.stdout
     return out
@@ -66,8 +71,9 @@ def test_no_solution_or_hidden_test_leaks(student_dir):
             assert line not in text, f"{path.name}: solution or hidden test leaked: {line!r}"
         solution_cells = [c for c in student.cells if c.metadata.get("nbgrader", {}).get("solution")]
         assert solution_cells and all("raise NotImplementedError()" in c.source for c in solution_cells)
-        assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code"), \
+        assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code"), (
             f"{path.name}: the student version still has outputs"
+        )
     assert (student_dir / "images").is_dir(), "notebook 05's sample images must travel with it"
 
 
@@ -75,9 +81,13 @@ def test_no_solution_or_hidden_test_leaks(student_dir):
 def test_student_notebook_runs_until_its_first_exercise(student_dir, name):
     path = student_dir / name
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=1200, kernel_name="python3",
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                            resources={"metadata": {"path": str(student_dir)}})
+    client = NotebookClient(
+        nb,
+        timeout=1200,
+        kernel_name="python3",
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        resources={"metadata": {"path": str(student_dir)}},
+    )
     with client.setup_kernel():
         reached_exercise = False
         for index, cell in enumerate(nb.cells):

@@ -1,0 +1,102 @@
+"""Quality gates that run with the tests: lint and format, the contributors' pre-commit hooks, and
+the nbval plugin that turns warnings in the notebooks into failures."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+LINTED = ["helpers", "tests", "scripts", "benchmarks", "notebooks", "conftest.py"]
+
+
+def ruff(*args: str) -> subprocess.CompletedProcess:
+    exe = shutil.which("ruff", path=str(BIN)) or shutil.which("ruff")
+    if exe is None:
+        pytest.fail("ruff is not installed: run `make install` (it is in requirements-lock.txt)")
+    paths = [p for p in LINTED if (REPO / p).exists()]
+    return subprocess.run([exe, *args, *paths], cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_ruff_lint_passes():
+    done = ruff("check", "--no-cache", "--output-format", "concise")
+    assert done.returncode == 0, f"ruff found problems (fix with `make format`):\n{done.stdout}{done.stderr}"
+
+
+def test_ruff_format_is_applied():
+    done = ruff("format", "--no-cache", "--check")
+    assert done.returncode == 0, f"files need formatting (run `make format`):\n{done.stdout}{done.stderr}"
+
+
+def test_ruff_covers_the_notebooks_code_cells():
+    """ruff lints notebooks itself; this guards against a config that silently excludes them."""
+    done = ruff("check", "--no-cache", "--show-files")
+    listed = done.stdout
+    for nb in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        assert nb.name in listed, f"ruff does not check {nb.name}"
+
+
+def locked_version(package: str) -> str:
+    for line in (REPO / "requirements-lock.txt").read_text().splitlines():
+        if line.lower().startswith(f"{package}=="):
+            return line.split("==", 1)[1]
+    pytest.fail(f"{package} is not pinned in requirements-lock.txt")
+
+
+def test_pre_commit_config_runs_the_locked_ruff():
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    assert {"ruff-check", "ruff-format"} <= set(hooks)
+    for hook_id in ("ruff-check", "ruff-format"):
+        assert hooks[hook_id]["additional_dependencies"] == [f"ruff=={locked_version('ruff')}"], (
+            f"{hook_id} must use the ruff version of requirements-lock.txt, or CI and pre-commit disagree"
+        )
+        assert "jupyter" in hooks[hook_id]["types_or"], f"{hook_id} must include notebooks"
+    done = subprocess.run(
+        [str(BIN / "pre-commit"), "validate-config", ".pre-commit-config.yaml"],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- the nbval plugin (tests/nbval_strict.py) in a real kernel -----------------------------------
+
+
+def nbval_on(tmp_path: Path, source: str) -> subprocess.CompletedProcess:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(source)]
+    nbformat.write(nb, tmp_path / "probe.ipynb")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tests"), "JUPYTER_PREFER_ENV_PATH": "1"}
+    command = [sys.executable, "-m", "pytest", "-p", "nbval_strict", "-p", "no:cacheprovider", "--nbval",
+               "--nbval-current-env", "-q", "probe.ipynb"]  # fmt: skip
+    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, check=False)
+
+
+@pytest.mark.parametrize(
+    ("source", "fails"),
+    [
+        ("# NBVAL_IGNORE_OUTPUT\nimport warnings\nwarnings.warn('`input_shape` is deprecated', UserWarning)", True),
+        ("import warnings\nwarnings.warn('old API', DeprecationWarning)", True),
+        ("import warnings\nwarnings.warn('not ours to fix', FutureWarning)\nprint(1 + 1)", False),
+        ("print(1 + 1)", False),
+    ],
+    ids=["keras-style-UserWarning-in-ignored-cell", "DeprecationWarning-from-notebook", "other", "clean"],
+)
+def test_nbval_plugin_turns_notebook_warnings_into_failures(tmp_path, source, fails):
+    done = nbval_on(tmp_path, source)
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
+    if fails:
+        assert done.returncode == 1 and re.search(r"1 failed", summary), done.stdout[-2000:]
+        assert "Warning" in done.stdout
+    else:
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
