@@ -364,3 +364,20 @@ def test_cli_reports_missing_results_and_markers(results, tmp_path, capsys):
     (tmp_path / "README.md").write_text("no block\n")
     assert report.main(["--results", str(tmp_path / "results.json"), "--readme", str(tmp_path / "README.md")]) == 1
     assert "<!-- bench:start -->" in capsys.readouterr().err
+
+
+def test_readme_table_is_the_one_generated_from_the_committed_results():
+    """The README's "what to expect" block is exactly what report.py makes of benchmarks/results.json."""
+    repo = REPORT_PATH.parent.parent
+    results_path = repo / "benchmarks" / "results.json"
+    if not results_path.is_file():
+        pytest.skip("no benchmarks/results.json yet: run `make bench`")
+    results = report.load_results(results_path)
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    regenerated = report.replace_block(readme, report.render_readme_block(results, "benchmarks/results.md"))
+    assert regenerated == readme, (
+        "README.md's bench block is stale: run `.venv/bin/python benchmarks/report.py --readme README.md`"
+    )
+    assert (repo / "benchmarks" / "results.md").read_text(encoding="utf-8") == report.render_results_md(results), (
+        "benchmarks/results.md is stale: run `.venv/bin/python benchmarks/report.py`"
+    )
