@@ -42,6 +42,7 @@ LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
+LAB_LOGS: dict[str, Path] = {}  # server URL -> its log, to check for server-side exceptions
 RUN_TIMEOUT_MS = 600_000  # notebook 05 trains its model if models/ is empty (about 2 minutes here)
 
 
@@ -106,6 +107,7 @@ def lab(tmp_path_factory) -> str:
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"JupyterLab did not start:\n{(root / 'lab.log').read_text()[-3000:]}")
             time.sleep(0.5)
+        LAB_LOGS[url] = root / "lab.log"
         yield url
     finally:
         server.terminate()
@@ -136,6 +138,30 @@ def page(browser, request):
     context.close()
 
 
+def wait_for_kernel_ready(lab_url: str, name: str, settle_s: float = 2.0, timeout_s: float = 120) -> None:
+    """Wait until the server reports the notebook's kernel idle with the page connected, for a while.
+
+    Restarting a kernel that has only just started races inside jupyter_server: the kernel is
+    interrupted mid-start, or the new websocket falls back to a protocol that cannot decode the
+    widgets' binary messages, and the run stalls. A person clicks "Restart" seconds later.
+    """
+    deadline, ready_since, state = time.monotonic() + timeout_s, None, "no session yet"
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{lab_url}/api/sessions", timeout=5) as response:
+            kernels = [s["kernel"] for s in json.load(response) if s.get("path", "").endswith(name) and s.get("kernel")]
+        if kernels:
+            state = f"{kernels[0].get('execution_state')}, {kernels[0].get('connections', 0)} connection(s)"
+        ready = bool(kernels) and kernels[0].get("execution_state") == "idle" and kernels[0].get("connections", 0) >= 1
+        if not ready:
+            ready_since = None
+        elif ready_since is None:
+            ready_since = time.monotonic()
+        elif time.monotonic() - ready_since >= settle_s:
+            return
+        time.sleep(0.25)
+    pytest.fail(f"the kernel of {name} never became ready to restart (last state: {state})")
+
+
 def open_notebook(page, lab_url: str, name: str) -> None:
     # a fresh workspace per notebook, so Lab does not restore the tabs of an earlier test
     page.goto(f"{lab_url}/lab/workspaces/{Path(name).stem}/tree/{name}?reset")
@@ -144,6 +170,7 @@ def open_notebook(page, lab_url: str, name: str) -> None:
     assert active.inner_text() == name, f"Lab shows {active.inner_text()!r}, not {name}"
     # the kernel has started when the status bar names it and it is idle
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for()
+    wait_for_kernel_ready(lab_url, name)
 
 
 def restart_and_run_all(page) -> None:
@@ -165,6 +192,12 @@ def wait_until_all_cells_ran(page, n_code_cells: int) -> list[str]:
             return texts
         time.sleep(1)
     pytest.fail(f"not every cell ran in time: prompts {texts}")
+
+
+def assert_server_log_clean(lab_url: str) -> None:
+    """Exceptions in the server (a broken kernel channel, say) can stall a run without any sign in the page."""
+    log = LAB_LOGS[lab_url].read_text(errors="replace")
+    assert "Uncaught exception" not in log and "Traceback" not in log, f"JupyterLab server log:\n{log[-3000:]}"
 
 
 def committed(name: str) -> nbformat.NotebookNode:
@@ -196,6 +229,7 @@ def test_notebook_01_restart_and_run_all_in_jupyterlab(page, lab):
     assert expected > 0 and images.count() == expected, f"{images.count()} figures rendered, expected {expected}"
     widths = images.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
     assert all(w > 100 for w in widths), f"a figure did not decode: widths {widths}"
+    assert_server_log_clean(lab)
 
 
 def draw(page, canvas, points: list[tuple[float, float]], steps: int = 15) -> None:
@@ -235,3 +269,4 @@ def test_notebook_05_drawing_canvas_reads_a_digit(page, lab):
     assert re.search(r"The model reads 7 \(\d+% sure\)", text), f"the drawn 7 was read as: {text!r}"
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     assert errors.count() == 0, f"error output after drawing: {errors.all_inner_texts()[:3]}"
+    assert_server_log_clean(lab)
