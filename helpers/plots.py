@@ -154,6 +154,10 @@ def plot_model_comparison(
     return fig
 
 
+# Shared look of the 10×10 digit matrices: small numbers in square cells with white grid lines.
+_MATRIX_STYLE = {"annot_kws": {"fontsize": 8}, "square": True, "linewidths": 0.5, "linecolor": "white"}
+
+
 def plot_confusion_matrix(
     cm: np.ndarray, *, normalized: bool = False, title: str | None = None, ax: plt.Axes | None = None
 ) -> plt.Axes:
@@ -174,10 +178,7 @@ def plot_confusion_matrix(
         vmax=vmax,
         cbar_kws={"label": "% of the true digit" if normalized else "images"},
         ax=ax,
-        annot_kws={"fontsize": 8},
-        square=True,
-        linewidths=0.5,
-        linecolor="white",
+        **_MATRIX_STYLE,
     )
     ax.grid(False)
     ax.set(
@@ -216,10 +217,7 @@ def plot_confusion_difference(
         vmax=limit,
         cbar_kws={"label": f"mistakes: {names[1]} minus {names[0]}"},
         ax=ax,
-        annot_kws={"fontsize": 8},
-        square=True,
-        linewidths=0.5,
-        linecolor="white",
+        **_MATRIX_STYLE,
     )
     ax.grid(False)
     ax.set(xlabel="predicted digit", ylabel="true digit", title=title)
