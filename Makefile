@@ -8,7 +8,7 @@
 #   make student  write student versions (no solutions) into release/
 #   make lint / make format   check / apply ruff over the code and the notebooks' code cells
 #   make test-browser   only the JupyterLab browser tests (make browser installs Chromium)
-#   make bench  measure run times and accuracy (about 40 min) -> benchmarks/results.{json,md}, README table
+#   make bench  measure run times and accuracy (about 30 min) -> benchmarks/results.{json,md}, README table
 #
 # USE_LOCK=0 installs from the ranges in pyproject.toml instead of the tested lock
 # (for a platform the lock does not cover); PYTHON=python3.12 picks another interpreter.

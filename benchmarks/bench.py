@@ -1,6 +1,6 @@
 """Benchmark the notebook series: run time, training efficiency, batch size, and accuracy over seeds.
 
-    python benchmarks/bench.py                        # every section (about 40 min on 2 cores)
+    python benchmarks/bench.py                        # every section (about 30 min on 2 cores)
     python benchmarks/bench.py --only accuracy        # rerun one section, keep the others
     python benchmarks/bench.py --quick                # smoke test, tiny settings -> build/bench-quick/
 

@@ -387,12 +387,20 @@ def _overhead_target(results: dict) -> dict:
         )
     target["note"] = note
     over = (ratio - OVERHEAD_TARGET) * 100
-    return _verdict(
+    target = _verdict(
         target,
         section,
         ratio <= OVERHEAD_TARGET,
         f"{over:.1f} pp (overhead {(ratio - 1) * 100:.1f}% > {(OVERHEAD_TARGET - 1) * 100:.0f}%)",
     )
+    if target["met"] and hi > OVERHEAD_TARGET:  # the median meets it, single pairs disagree
+        target["result"] = "met by the median, not by every pair"
+        target["note"] = (
+            f"The ratios of the single pairs range {lo:.3f}–{hi:.3f}: epoch times vary more between processes "
+            "than the 5% being measured, so this is no firm answer. Rerun "
+            "`python benchmarks/bench.py --only efficiency` on an idle machine, or with more pairs."
+        )
+    return target
 
 
 # ------------------------------------------------------------------ rendering
