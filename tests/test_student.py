@@ -75,6 +75,7 @@ def test_no_solution_or_hidden_test_leaks(student_dir):
             f"{path.name}: the student version still has outputs"
         )
     assert (student_dir / "images").is_dir(), "notebook 05's sample images must travel with it"
+    assert not (student_dir / "ruff.toml").exists(), "the maintainers' lint config is not course material"
 
 
 @pytest.mark.parametrize("name", [p.name for p in INSTRUCTOR])
