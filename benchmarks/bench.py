@@ -8,8 +8,12 @@ Sections:
   notebooks   headless "Run All" (nbclient, fresh kernel each) of every notebooks/NN_*.ipynb, 3 runs
   efficiency  seed baseline: seconds per epoch in the series' code path (helpers) vs a bare Keras
               script, each in its own process, alternating; GFLOP/s vs a NumPy sgemm roofline
-  batch_size  seed baseline at batch 32, 128 and 512: seconds per epoch and test accuracy (one seed)
-  accuracy    seed baseline, seed "improved" and the improved model over 5 seeds
+  batch_size  seed baseline at batch 32, 128 and 512: seconds per epoch, validation and test accuracy (one seed)
+  accuracy    seed baseline, seed "improved", the baseline's layers + schedule, and the improved model
+              over 5 seeds: validation and test accuracy of each training
+
+Every training uses the course's fixed split (helpers.data.train_val_split): it trains on the first
+50,000 training images (the first n_train of those with n_train set) and validates on the last 10,000.
 
 Every training runs in a fresh Python subprocess (this script with --worker), so none warms
 another, all with the same environment. Each section is merged into OUT/results.json as soon as
@@ -39,7 +43,7 @@ REPO = HERE.parent
 SECTIONS = ("notebooks", "efficiency", "batch_size", "accuracy")
 
 # Notebook 02's training (its fit cell): the seed baseline's recipe.
-BASELINE_EPOCHS, BASELINE_BATCH, VALIDATION_SPLIT, NOTEBOOK_SEED = 10, 128, 0.1, 42
+BASELINE_EPOCHS, BASELINE_BATCH, NOTEBOOK_SEED = 10, 128, 42
 WORKER_TIMEOUT_S = 3600
 
 FULL = {
@@ -64,8 +68,10 @@ import numpy as np
 from keras import layers
 
 with np.load(DATA) as d:
-    x_train, y_train = d["x_train"][:N].astype("float32") / 255.0, d["y_train"][:N]
+    x, y = d["x_train"].astype("float32") / 255.0, d["y_train"]
     x_test, y_test = d["x_test"].astype("float32") / 255.0, d["y_test"]
+# The same split as helpers.data.train_val_split: the last 10,000 training images validate.
+x_train, y_train, x_val, y_val = x[:-10000][:N], y[:-10000][:N], x[-10000:], y[-10000:]
 
 class Timer(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None): self.start = time.perf_counter()
@@ -78,7 +84,8 @@ model = keras.Sequential([keras.Input(shape=(28, 28)), layers.Flatten(),
                           layers.Dense(10, activation="softmax")])
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 epoch_seconds = []
-model.fit(x_train, y_train, epochs=EPOCHS, batch_size=BATCH, validation_split=0.1, callbacks=[Timer()], verbose=0)
+model.fit(x_train, y_train, epochs=EPOCHS, batch_size=BATCH, validation_data=(x_val, y_val), callbacks=[Timer()],
+          verbose=0)
 test_accuracy = float(model.evaluate(x_test, y_test, verbose=0)[1])
 """
 
@@ -227,35 +234,40 @@ def _work_bare(task: dict) -> dict:
 
 
 def _work_series(task: dict) -> dict:
-    """Train with the series' own code: helpers.models builders, scale_pixels, EpochTimer, model.fit."""
+    """Train with the series' own code: helpers.models builders, train_val_split, scale_pixels, EpochTimer."""
     import helpers  # noqa: F401  first, as in the notebooks: it quiets TensorFlow's start-up
 
     # isort: split
     import keras
 
     from helpers import models as course_models
-    from helpers.data import load_mnist
+    from helpers.data import load_mnist, train_val_split
     from helpers.training import EpochTimer, scale_pixels
 
-    (x_train, y_train), (x_test, y_test) = load_mnist(verbose=False)
-    x_train, x_test = scale_pixels(x_train), scale_pixels(x_test)
+    (x, y), (x_test, y_test) = load_mnist(verbose=False)
+    (x_train, y_train), (x_val, y_val) = train_val_split(scale_pixels(x), y)
+    x_test = scale_pixels(x_test)
     if task.get("n_train"):
         x_train, y_train = x_train[: task["n_train"]], y_train[: task["n_train"]]
-    model_name = task["model"]
-    if model_name == "improved":  # notebook 03: all training images, its own epochs and batch size
-        epochs = task.get("epochs") or course_models.IMPROVED_EPOCHS
-        batch_size = task.get("batch_size") or course_models.IMPROVED_BATCH_SIZE
-        split = 0.0
 
-        def build():
-            return course_models.build_improved(n_train=len(x_train))
-    else:  # notebook 02's training, also for the seed "improved" model ("the same training as the baseline")
-        epochs = task.get("epochs") or BASELINE_EPOCHS
-        batch_size = task.get("batch_size") or BASELINE_BATCH
-        split = VALIDATION_SPLIT
-        build = {"baseline": course_models.build_baseline, "seed_improved": course_models.build_seed_improved}[
-            model_name
-        ]
+    def build_schedule():  # notebook 03's first step: the baseline's layers, Adam with the cosine schedule
+        model = course_models.build_baseline()
+        model.compile(
+            optimizer=keras.optimizers.Adam(course_models.improved_schedule(n_train=len(x_train))),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model
+
+    improved = (course_models.IMPROVED_EPOCHS, course_models.IMPROVED_BATCH_SIZE)
+    recipes = {  # model -> (builder, epochs, batch size), each as its notebook trains it
+        "baseline": (course_models.build_baseline, BASELINE_EPOCHS, BASELINE_BATCH),
+        "seed_improved": (course_models.build_seed_improved, BASELINE_EPOCHS, BASELINE_BATCH),  # "same training"
+        "schedule": (build_schedule, *improved),
+        "improved": (lambda: course_models.build_improved(n_train=len(x_train)), *improved),
+    }
+    build, epochs, batch_size = recipes[task["model"]]
+    epochs, batch_size = task.get("epochs") or epochs, task.get("batch_size") or batch_size
     runs = []
     for seed in task["seeds"]:
         keras.utils.set_random_seed(seed)
@@ -263,29 +275,33 @@ def _work_series(task: dict) -> dict:
         timer = EpochTimer()
         start = time.perf_counter()
         model.fit(
-            x_train, y_train, epochs=epochs, batch_size=batch_size, validation_split=split, callbacks=[timer], verbose=0
+            x_train,
+            y_train,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_data=(x_val, y_val),
+            callbacks=[timer],
+            verbose=0,
         )
         train_seconds = time.perf_counter() - start
-        _, accuracy = model.evaluate(x_test, y_test, verbose=0)
         runs.append(
             {
                 "seed": seed,
-                "test_accuracy": float(accuracy),
+                "val_accuracy": float(model.evaluate(x_val, y_val, verbose=0)[1]),
+                "test_accuracy": float(model.evaluate(x_test, y_test, verbose=0)[1]),
                 "train_seconds": train_seconds,
                 "epoch_seconds": list(timer.seconds),
             }
         )
         parameters = model.count_params()
         keras.backend.clear_session()
-    n_fit = math.floor(len(x_train) * (1 - split))
     return {
-        "model": model_name,
+        "model": task["model"],
         "parameters": parameters,
         "epochs": epochs,
         "batch_size": batch_size,
-        "validation_split": split,
-        "train_samples": n_fit,
-        "validation_samples": len(x_train) - n_fit,
+        "train_samples": len(x_train),
+        "validation_samples": len(x_val),
         "test_samples": len(x_test),
         "runs": runs,
     }
@@ -407,13 +423,13 @@ def bench_batch_size(settings: dict) -> dict:
             {
                 "batch_size": batch_size,
                 "steps_per_epoch": math.ceil(facts["train_samples"] / batch_size),
-                **{k: run[k] for k in ("test_accuracy", "train_seconds", "epoch_seconds")},
+                **{k: run[k] for k in ("val_accuracy", "test_accuracy", "train_seconds", "epoch_seconds")},
             }
         )
         say(
             "batch_size",
             f"batch {batch_size:4d}: {report.steady_epoch_seconds(run['epoch_seconds']):.2f} s/epoch, "
-            f"test accuracy {run['test_accuracy']:.2%}",
+            f"validation accuracy {run['val_accuracy']:.2%}, test accuracy {run['test_accuracy']:.2%}",
         )
     return {
         "settings": settings,
@@ -421,14 +437,15 @@ def bench_batch_size(settings: dict) -> dict:
         "seed": NOTEBOOK_SEED,
         "epochs": settings["epochs"],
         "train_samples": facts["train_samples"],
+        "validation_samples": facts["validation_samples"],
         "runs": runs,
     }
 
 
 def bench_accuracy(settings: dict) -> dict:
     """Each model over the seeds, one process per model, trained as its notebook trains it."""
-    models, test_samples = {}, None
-    for name in ("baseline", "seed_improved", "improved"):
+    models, samples = {}, {}
+    for name in ("baseline", "seed_improved", "schedule", "improved"):
         result = run_worker(
             {
                 "task": "series",
@@ -438,15 +455,15 @@ def bench_accuracy(settings: dict) -> dict:
                 "n_train": settings["n_train"],
             }
         )
-        test_samples = result.pop("test_samples")
+        samples = {k: result.pop(k) for k in ("train_samples", "validation_samples", "test_samples")}
         models[name] = result
         st = report.accuracy_stats(result)
         say(
             "accuracy",
-            f"{name:14s} {report.fmt_mean_std(st['accuracies'])} over {st['n']} seeds, "
-            f"{st['train_seconds']:.1f} s per training",
+            f"{name:14s} validation {report.fmt_mean_std(st['val'])}, test {report.fmt_mean_std(st['test'])} "
+            f"over {st['n']} seeds, {st['train_seconds']:.1f} s per training",
         )
-    return {"settings": settings, "seeds": settings["seeds"], "test_samples": test_samples, "models": models}
+    return {"settings": settings, "seeds": settings["seeds"], **samples, "models": models}
 
 
 BENCHES = {
@@ -468,7 +485,7 @@ def read_existing(path: Path) -> dict:
         results = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BenchError(f"{path} is not valid JSON ({exc}): move it away or delete it, then rerun") from None
-    if not isinstance(results, dict) or results.get("schema") != report.SCHEMA:
+    if not isinstance(results, dict) or results.get("schema") not in report.READ_SCHEMAS:
         raise BenchError(f"{path} is not a schema-{report.SCHEMA} results file: move it away or delete it")
     return results
 

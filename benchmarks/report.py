@@ -23,7 +23,12 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-SCHEMA = 1
+# Schema 2: training on the fixed split (helpers.data.train_val_split), accuracy runs with val_accuracy,
+# a "schedule" model. Schema-1 files are still read: their sections measured with validation_split=0.1
+# are flagged, and their accuracy section is shown as not measured with the current protocol.
+SCHEMA = 2
+READ_SCHEMAS = (1, 2)
+VALIDATION_SAMPLES = 10_000  # helpers.data.VALIDATION_SIZE: the last 10,000 training images
 SECTIONS = ("notebooks", "efficiency", "batch_size", "accuracy")
 MARK_START = "<!-- bench:start -->"
 MARK_END = "<!-- bench:end -->"
@@ -38,6 +43,7 @@ BUSY_LOAD = 0.5  # load average per core at a section's start above which its ti
 MODEL_LABELS = {
     "baseline": ("seed baseline", "02"),
     "seed_improved": ('seed "improved"', "03"),
+    "schedule": ("baseline layers + schedule, batch 512", "03"),
     "improved": ("improved: same layers + schedule + shifts", "03"),
 }
 RUN_BENCH = "run `make bench` (or `python benchmarks/bench.py`)"
@@ -67,9 +73,10 @@ def check_results(results: Any, origin: str = "results") -> None:
     """Raise ReportError unless ``results`` looks like bench.py's output."""
     if not isinstance(results, dict):
         raise ReportError(f"{origin}: expected a JSON object, got {type(results).__name__}: {RUN_BENCH}")
-    if results.get("schema") != SCHEMA:
+    if results.get("schema") not in READ_SCHEMAS:
         raise ReportError(
-            f"{origin}: schema {results.get('schema')!r}, this report reads schema {SCHEMA}: "
+            f"{origin}: schema {results.get('schema')!r}, this report reads schemas "
+            f"{', '.join(map(str, READ_SCHEMAS))}: "
             f"{RUN_BENCH} to write it again"
         )
     present = [s for s in SECTIONS if s in results]
@@ -230,17 +237,36 @@ def efficiency_stats(section: dict) -> dict:
     }
 
 
+def fixed_split(section: dict) -> bool:
+    """Whether a section validated on the fixed last 10,000 training images (not Keras' validation_split)."""
+    return section.get("validation_samples") == VALIDATION_SAMPLES
+
+
+def accuracy_section(results: dict) -> dict | None:
+    """The accuracy section if it was measured with the current protocol (the fixed split), else None."""
+    section = results.get("accuracy")
+    return section if section and fixed_split(section) else None
+
+
+def accuracy_missing(results: dict) -> str:
+    """Why there are no accuracy numbers to show, and the command that measures them."""
+    why = "not measured"
+    if "accuracy" in results:
+        why += f" with the current protocol (validation on the fixed last {VALIDATION_SAMPLES:,} training images)"
+    return f"{why}: run `python benchmarks/bench.py --only accuracy`"
+
+
 def accuracy_stats(model: dict) -> dict:
-    """Mean ± std of test accuracy over seeds, medians of the training times."""
-    acc = [r["test_accuracy"] for r in model["runs"]]
-    mean, std = mean_std(acc)
+    """Validation and test accuracy over seeds (mean and std of the test accuracy), medians of the times."""
+    val = [r["val_accuracy"] for r in model["runs"]]
+    test = [r["test_accuracy"] for r in model["runs"]]
+    mean, std = mean_std(test)
     return {
-        "n": len(acc),
-        "accuracies": acc,
+        "n": len(test),
+        "val": val,
+        "test": test,
         "mean": mean,
         "std": std,
-        "min": min(acc),
-        "max": max(acc),
         "train_seconds": statistics.median(r["train_seconds"] for r in model["runs"]),
         "s_per_epoch": statistics.median(steady_epoch_seconds(r["epoch_seconds"]) for r in model["runs"]),
     }
@@ -317,10 +343,11 @@ def _series_target(results: dict) -> dict:
         rows = {r["batch_size"]: r for r in batch_rows(results["batch_size"])}
         if 128 in rows and 512 in rows:
             fast, slow = rows[512], rows[128]
+            what, key = ("validation", "val_accuracy") if "val_accuracy" in fast else ("test", "test_accuracy")
             note += (
                 f", or batch 512 where it trains at batch 128 ({fmt_seconds(fast['s_per_epoch'])} instead of "
-                f"{fmt_seconds(slow['s_per_epoch'])} per epoch, test accuracy {fmt_pct(fast['test_accuracy'])} "
-                f"vs {fmt_pct(slow['test_accuracy'])} with one seed)"
+                f"{fmt_seconds(slow['s_per_epoch'])} per epoch, {what} accuracy {fmt_pct(fast[key])} "
+                f"vs {fmt_pct(slow[key])} with one seed)"
             )
     target["note"] = note + "."
     return _verdict(target, section, over <= 0, f"{fmt_seconds(over)} ({over / SERIES_TARGET_S:.0%})")
@@ -329,24 +356,29 @@ def _series_target(results: dict) -> dict:
 def _accuracy_target(results: dict, model: str, goal_value: float) -> dict:
     label = MODEL_LABELS[model][0].split(":")[0]
     name, goal = f"{label}: mean test accuracy", f"≥ {fmt_pct(goal_value, 1)}"
-    section = results.get("accuracy")
-    if not section or model not in section.get("models", {}):
-        return _not_measured(name, goal, "accuracy")
+    section = accuracy_section(results)
+    if not section or model not in section["models"]:
+        return {**_not_measured(name, goal, "accuracy"), "result": accuracy_missing(results)}
     spec = section["models"][model]
     st = accuracy_stats(spec)
-    target = {"name": name, "goal": goal, "measured": f"{fmt_mean_std(st['accuracies'])} ({st['n']} seeds)"}
+    target = {"name": name, "goal": goal, "measured": f"{fmt_mean_std(st['test'])} ({st['n']} seeds)"}
     gap = goal_value - st["mean"]
     noise = f"{gap / st['std']:.1f}× its seed-to-seed std" if st["std"] > 0 else "no spread measured"
     if model == "baseline":
         note = (
-            f"The gap is {fmt_pp(gap)} ({noise}). The seed baseline's layers and its training "
-            f"({plural(spec['epochs'], 'epoch')}, batch {spec['batch_size']}, 10% held out for validation) are the "
-            "seed's own; what closes the gap is what notebook 03 adds to the same layers: all 60,000 training "
-            "images, a cosine learning-rate schedule and random shifts"
+            f"The gap is {fmt_pp(gap)} ({noise}). The seed baseline's layers, epochs and batch size "
+            f"({plural(spec['epochs'], 'epoch')}, batch {spec['batch_size']}) are the seed's own; what closes the "
+            "gap is what notebook 03 adds to the same layers on the same "
+            f"{section['train_samples']:,} training images: a cosine learning-rate schedule at a bigger batch "
+            "and random shifts"
         )
-        if "improved" in section.get("models", {}):
-            imp = accuracy_stats(section["models"]["improved"])
-            note += f", which reach {fmt_pct(imp['mean'])} here"
+        reached = [
+            f"{fmt_pct(accuracy_stats(section['models'][key])['mean'])} {what}"
+            for key, what in (("schedule", "with the schedule alone"), ("improved", "with the shifts too"))
+            if key in section["models"]
+        ]
+        if reached:
+            note += f" (mean test accuracy here: {', '.join(reached)})"
     else:
         note = (
             f"The gap is {fmt_pp(gap)} ({noise}). What would close it: more epochs with the same cosine "
@@ -426,7 +458,7 @@ def render_readme_block(results: dict, results_md: str = "benchmarks/results.md"
         f"(details: [{Path(results_md).name}]({results_md})).",
         "",
     ]
-    section = results.get("accuracy")
+    section = accuracy_section(results)
     if section:
         rows = []
         for key, spec in section["models"].items():
@@ -437,13 +469,21 @@ def render_readme_block(results: dict, results_md: str = "benchmarks/results.md"
                     f"{label} ({nb})",
                     f"{spec['parameters']:,}",
                     f"{plural(spec['epochs'], 'epoch')}, batch {spec['batch_size']}",
-                    f"{fmt_mean_std(st['accuracies'])} ({st['n']} seeds)",
+                    f"{fmt_mean_std(st['val'])} ({st['n']} seeds)",
+                    f"{fmt_mean_std(st['test'])} ({st['n']} seeds)",
                     fmt_seconds(st["train_seconds"]),
                 ]
             )
-        lines += _table(["model", "parameters", "training", "test accuracy", "time per training"], rows)
+        header = ["model", "parameters", "training", "validation accuracy", "test accuracy", "time per training"]
+        lines += _table(header, rows)
+        lines += [
+            "",
+            f"Every model trains on the first {section['train_samples']:,} training images; decisions in the "
+            "notebooks are made on validation accuracy (the last "
+            f"{section['validation_samples']:,} training images), and the test column is the final measurement.",
+        ]
     else:
-        lines.append("Test accuracy: not measured yet (`python benchmarks/bench.py --only accuracy`).")
+        lines.append(f"Accuracy: {accuracy_missing(results)}.")
     lines.append("")
     if "notebooks" in results and notebook_stats(results["notebooks"])["totals"]:
         st = notebook_stats(results["notebooks"])
@@ -483,13 +523,23 @@ def render_results_md(results: dict, results_link: str = "results.md") -> str:
     out += _notebooks_md(results.get("notebooks"))
     out += _efficiency_md(results.get("efficiency"))
     out += _batch_md(results.get("batch_size"))
-    out += _accuracy_md(results.get("accuracy"))
+    out += _accuracy_md(results)
     out += _machines_md(results)
     return "\n".join(out).rstrip("\n") + "\n"
 
 
 def _missing(title: str, section: str) -> list[str]:
     return [f"## {title}", "", f"Not measured yet: `python benchmarks/bench.py --only {section}`.", ""]
+
+
+def _split_note(section: dict, name: str) -> str:
+    """How a section validated: the fixed split, or a flag that it predates it and how to remeasure."""
+    if fixed_split(section):
+        return f"Validation on the fixed last {VALIDATION_SAMPLES:,} training images, as in the notebooks."
+    return (
+        f"**Measured before the fixed validation split** (with Keras' `validation_split=0.1`): rerun "
+        f"`python benchmarks/bench.py --only {name}`."
+    )
 
 
 def _section_head(title: str, section: dict) -> list[str]:
@@ -539,9 +589,10 @@ def _efficiency_md(section: dict | None) -> list[str]:
     out = _section_head(title, section)
     out += [
         f"{plural(section['epochs'], 'epoch')}, batch {section['batch_size']}, {section['train_samples']:,} training "
-        f"images (+{section['validation_samples']:,} validation), seed {section['seed']}, each run in its own "
-        f"process in alternating order ({', '.join(section['order'])}). Seconds per epoch: median of epochs 2.."
-        f"{section['epochs']} of each process (epoch 1 includes graph tracing), then the median over processes.",
+        f"images, validated on the last {section['validation_samples']:,}, seed {section['seed']}, each run in its "
+        f"own process in alternating order ({', '.join(section['order'])}). Seconds per epoch: median of epochs 2.."
+        f"{section['epochs']} of each process (epoch 1 includes graph tracing), then the median over processes. "
+        + _split_note(section, "efficiency"),
         "",
     ]
     per_process = ("process", "processes")
@@ -593,8 +644,8 @@ def _batch_md(section: dict | None) -> list[str]:
     out = _section_head(title, section)
     out += [
         f"One seed ({section['seed']}), {plural(section['epochs'], 'epoch')} each, "
-        f"{section['train_samples']:,} training images (10% more held out for validation, as in notebook 02), "
-        "one process per batch size. With one seed, accuracy differences below about 0.2 pp are noise.",
+        f"{section['train_samples']:,} training images, one process per batch size. With one seed, accuracy "
+        "differences below about 0.2 pp are noise. " + _split_note(section, "batch_size"),
         "",
     ]
     rows = [
@@ -603,25 +654,31 @@ def _batch_md(section: dict | None) -> list[str]:
             r["steps_per_epoch"],
             fmt_seconds(r["s_per_epoch"]),
             fmt_seconds(r["train_seconds"]),
+            fmt_pct(r["val_accuracy"]) if "val_accuracy" in r else "–",
             fmt_pct(r["test_accuracy"]),
         ]
         for r in batch_rows(section)
     ]
-    return out + _table(["batch size", "steps/epoch", "s/epoch", "training time", "test accuracy"], rows) + [""]
+    header = ["batch size", "steps/epoch", "s/epoch", "training time", "validation accuracy", "test accuracy"]
+    return out + _table(header, rows) + [""]
 
 
-def _accuracy_md(section: dict | None) -> list[str]:
+def _accuracy_md(results: dict) -> list[str]:
     title = "Accuracy over seeds"
+    section = accuracy_section(results)
     if not section:
-        return _missing(title, "accuracy")
+        why = accuracy_missing(results)
+        return [f"## {title}", "", f"{why[0].upper()}{why[1:]}.", ""]
     out = _section_head(title, section)
     out += [
-        f"Seeds {', '.join(str(s) for s in section['seeds'])}; each model trained from scratch per seed on "
-        f"the training images shown and measured once on the {section['test_samples']:,} test images. "
+        f"Seeds {', '.join(str(s) for s in section['seeds'])}; each model trained from scratch per seed on the "
+        f"first {section['train_samples']:,} training images, validated on the last "
+        f"{section['validation_samples']:,} (the fixed split of `helpers.data.train_val_split`, on which the "
+        f"notebooks decide), and measured once on the {section['test_samples']:,} test images. "
         "Mean ± sample std; time per training is the median wall time of `fit`.",
         "",
     ]
-    rows = []
+    rows, per_seed = [], []
     for key, spec in section["models"].items():
         st = accuracy_stats(spec)
         label, nb = MODEL_LABELS.get(key, (key, "?"))
@@ -632,12 +689,21 @@ def _accuracy_md(section: dict | None) -> list[str]:
                 f"{spec['parameters']:,}",
                 spec["epochs"],
                 spec["batch_size"],
-                f"{spec['train_samples']:,}",
                 st["n"],
-                fmt_mean_std(st["accuracies"]),
-                f"{fmt_pct(st['min'])}–{fmt_pct(st['max'])}",
+                fmt_mean_std(st["val"]),
+                fmt_mean_std(st["test"]),
                 fmt_seconds(st["train_seconds"]),
                 fmt_seconds(st["s_per_epoch"]),
+            ]
+        )
+        by_seed = {r["seed"]: r for r in spec["runs"]}
+        per_seed.append(
+            [label]
+            + [
+                f"{fmt_pct(by_seed[s]['val_accuracy'])} / {fmt_pct(by_seed[s]['test_accuracy'])}"
+                if s in by_seed
+                else "–"
+                for s in section["seeds"]
             ]
         )
     header = [
@@ -646,14 +712,14 @@ def _accuracy_md(section: dict | None) -> list[str]:
         "parameters",
         "epochs",
         "batch",
-        "training images",
         "seeds",
+        "validation accuracy",
         "test accuracy",
-        "min–max",
         "time per training",
         "s/epoch",
     ]
-    return out + _table(header, rows) + [""]
+    out += _table(header, rows) + ["", "Every seed's validation / test accuracy:", ""]
+    return out + _table(["model"] + [f"seed {s}" for s in section["seeds"]], per_seed) + [""]
 
 
 def _machines_md(results: dict) -> list[str]:

@@ -502,6 +502,31 @@ def load_mnist(
     raise MNISTError(f"Could not load MNIST from any source. Tried, in order:\n{report}\n{_FIX}")
 
 
+VALIDATION_SIZE = 10_000  # the last 10,000 training images: the course's fixed validation set
+TRAIN_SIZE = 60_000 - VALIDATION_SIZE
+
+
+def train_val_split(
+    x: np.ndarray, y: np.ndarray, n_val: int = VALIDATION_SIZE
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Split MNIST's training set into ``(x_train, y_train), (x_val, y_val)``: the last ``n_val`` for validation.
+
+    Every notebook and the benchmarks use this one fixed split, so every comparison in the
+    course is made on the same 10,000 validation images, and the test set stays for the
+    final measurement. Keras' ``validation_split=`` also holds back the *last* images, but a
+    fraction of whatever it is given; a fixed split does not change when the training set does.
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"{len(x)} images but {len(y)} labels: pass the images and labels of the same set")
+    if not 0 < n_val < len(x):
+        raise ValueError(
+            f"cannot hold back {n_val:,} of {len(x):,} images for validation: "
+            "pass MNIST's 60,000 training images (x_train, y_train), not the test set or a subset"
+        )
+    return (x[:-n_val], y[:-n_val]), (x[-n_val:], y[-n_val:])
+
+
 def verify_cache(cache_dir: str | os.PathLike | None = None) -> str:
     """Verify the cache without downloading; return a summary or raise MNISTError."""
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()

@@ -23,7 +23,10 @@ RECIPES = {
 
 
 def load_or_train(name: str, x_train: np.ndarray, y_train: np.ndarray, seed: int = 0):
-    """Load ``models/NAME.keras`` (safe mode); if it is missing, say so, train it and save it."""
+    """Load ``models/NAME.keras`` (safe mode); if it is missing, say so, train it and save it.
+
+    Pass the training split (``helpers.data.train_val_split``), as the notebooks train on it.
+    """
     if name not in RECIPES:
         raise ValueError(f"unknown model {name!r}: choose one of {sorted(RECIPES)}")
     path = course_models.MODELS_DIR / f"{name}.keras"
@@ -38,7 +41,7 @@ def load_or_train(name: str, x_train: np.ndarray, y_train: np.ndarray, seed: int
         f"training it now: {recipe['epochs']} epochs, batch {recipe['batch_size']}"
     )
     keras.utils.set_random_seed(seed)
-    model = recipe["build"]()
+    model = recipe["build"]() if name == "baseline" else recipe["build"](n_train=len(x_train))
     history = model.fit(x_train, y_train, epochs=recipe["epochs"], batch_size=recipe["batch_size"], verbose=1)
     course_models.save_model(model, path, history=history.history)
     return model
@@ -80,7 +83,7 @@ def confused_pairs(cm: np.ndarray, top: int = 5) -> pd.DataFrame:
 
 
 def confidence_summary(confidence: np.ndarray, correct: np.ndarray) -> pd.DataFrame:
-    """Mean confidence and the share of very confident (> 0.9) predictions, for right and wrong ones."""
+    """Mean confidence and the shares of confident (> 0.9, > 0.99) predictions, for right and wrong ones."""
     confidence, correct = np.asarray(confidence), np.asarray(correct, dtype=bool)
     rows = {}
     for label, mask in [("correct", correct), ("wrong", ~correct)]:
@@ -89,5 +92,6 @@ def confidence_summary(confidence: np.ndarray, correct: np.ndarray) -> pd.DataFr
             "predictions": int(mask.sum()),
             "mean confidence": float(c.mean()) if c.size else float("nan"),
             "share above 0.9": float((c > 0.9).mean()) if c.size else float("nan"),
+            "share above 0.99": float((c > 0.99).mean()) if c.size else float("nan"),
         }
     return pd.DataFrame(rows).T

@@ -17,7 +17,7 @@ from typing import Any
 import keras
 from keras import layers
 
-from helpers.data import write_atomic
+from helpers.data import TRAIN_SIZE, write_atomic
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -81,14 +81,14 @@ MAX_SHIFT = 0.08  # of the image size: 0.08 * 28 = about 2 pixels
 
 
 def improved_schedule(
-    n_train: int = 60_000, epochs: int = IMPROVED_EPOCHS, batch_size: int = IMPROVED_BATCH_SIZE
+    n_train: int = TRAIN_SIZE, epochs: int = IMPROVED_EPOCHS, batch_size: int = IMPROVED_BATCH_SIZE
 ) -> keras.optimizers.schedules.LearningRateSchedule:
     """Cosine decay from ``IMPROVED_PEAK_LR`` to 0 over the whole training run."""
     steps = -(-n_train // batch_size) * epochs
     return keras.optimizers.schedules.CosineDecay(IMPROVED_PEAK_LR, decay_steps=steps)
 
 
-def build_improved(n_train: int = 60_000) -> keras.Model:
+def build_improved(n_train: int = TRAIN_SIZE) -> keras.Model:
     """A genuinely better model (notebook 03): the baseline's exact layers, trained on images
     shifted at random by up to ~2 pixels, with a bigger batch and a cosine learning-rate
     schedule (train with ``IMPROVED_EPOCHS`` and ``IMPROVED_BATCH_SIZE``). 669,706 parameters.

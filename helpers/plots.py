@@ -8,19 +8,40 @@ import seaborn as sns
 from matplotlib.ticker import PercentFormatter
 
 PALETTE = "colorblind"
-DIGIT_CMAP = "gray_r"  # dark ink on white paper, as a digit is written
+# The course's one display convention for digits: pixel value 0 (no ink) is drawn white and
+# the highest value (full ink) black, as ink on paper. In the data MNIST's ink is the *high*
+# value; notebook 01 explains the choice once, every figure follows it.
+DIGIT_CMAP = "gray_r"
 
 
 def use_course_style() -> None:
-    """Apply the course's plot style (seaborn's colour-blind palette, readable sizes)."""
+    """Apply the course's plot style: colour-blind palette, 100 dpi, constrained layout (no overlapping titles)."""
     sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE)
-    plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 100, "axes.titleweight": "bold", "image.cmap": "viridis"})
+    plt.rcParams.update(
+        {
+            "figure.dpi": 100,
+            "savefig.dpi": 100,
+            "figure.constrained_layout.use": True,
+            "axes.titleweight": "bold",
+            "image.cmap": "viridis",
+        }
+    )
 
 
 def show_digits(
-    images: np.ndarray, labels=None, *, ncols: int = 10, title: str | None = None, size: float = 1.2
+    images: np.ndarray,
+    labels=None,
+    *,
+    ncols: int = 10,
+    title: str | None = None,
+    size: float = 1.2,
+    shared_scale: bool = True,
 ) -> plt.Figure:
-    """Show images in a grid, each captioned with its label (if given)."""
+    """Show images in a grid, each captioned with its label (if given).
+
+    With ``shared_scale`` (the default) one grey level means one pixel value in every image;
+    ``shared_scale=False`` stretches each image from 0 to its own maximum.
+    """
     images = np.asarray(images)
     if images.ndim != 3:
         raise ValueError(f"show_digits expects a stack of 2-D images (N, H, W), got shape {images.shape}")
@@ -31,12 +52,12 @@ def show_digits(
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            ax.imshow(images[i], cmap=DIGIT_CMAP, vmin=0, vmax=max(1, float(images.max())))
+            top = images.max() if shared_scale else images[i].max()
+            ax.imshow(images[i], cmap=DIGIT_CMAP, vmin=0, vmax=max(1e-9, float(top)))
             if labels is not None:
                 ax.set_title(str(labels[i]), fontsize=11, fontweight="normal")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -60,7 +81,6 @@ def plot_class_balance(y_train: np.ndarray, y_test: np.ndarray) -> plt.Figure:
         ax.axhline(part["count"].mean(), ls="--", color="black", lw=1, label="mean")
         ax.legend(loc="lower right")
     fig.suptitle("Are the ten digits equally common?")
-    fig.tight_layout()
     return fig
 
 
@@ -72,44 +92,58 @@ def show_image_row(
     cmap: str = DIGIT_CMAP,
     colorbar: bool = False,
     size: float = 1.6,
+    frame: bool = False,
 ) -> plt.Figure:
-    """Show a row of same-sized images (e.g. mean digits), each with a title."""
+    """Show a row of images (e.g. mean digits), each with a title; ``frame`` outlines each picture's edges."""
     fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size + 0.8), squeeze=False)
     vmax = max(float(np.max(img)) for img in images)
     for ax, img, title in zip(axes[0], images, titles, strict=False):
         im = ax.imshow(img, cmap=cmap, vmin=0, vmax=vmax)
         ax.set_title(title, fontsize=11, fontweight="normal")
-        ax.axis("off")
+        if frame:  # no ticks, but the frame shows where each picture ends
+            ax.set(xticks=[], yticks=[])
+            ax.grid(False)
+        else:
+            ax.axis("off")
     fig.suptitle(suptitle)
     if colorbar:
         fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
-    else:
-        fig.tight_layout()
     return fig
 
 
 def plot_learning_curves(history: dict, title: str = "Is the model still learning, or overfitting?") -> plt.Figure:
-    """Loss and accuracy per epoch, training vs validation; marks the epoch of lowest validation loss."""
+    """Loss and accuracy per epoch, training vs validation, plus the validation loss on its own scale.
+
+    The middle panel zooms in on the validation loss, whose rise after its lowest point (the
+    start of overfitting) is too small to see next to the falling training loss.
+    """
     h = history.history if hasattr(history, "history") else history
     epochs = np.arange(1, len(h["loss"]) + 1)
     best = int(np.argmin(h["val_loss"])) + 1 if "val_loss" in h else None
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    for ax, metric in zip(axes, ["loss", "accuracy"], strict=True):
-        ax.plot(epochs, h[metric], "o-", label="training", color="C0")
+    fig, axes = plt.subplots(1, 3 if best else 2, figsize=(14 if best else 10, 3.8))
+    panels = [("loss", axes[0], True), ("accuracy", axes[-1], True)]
+    if best:
+        panels.insert(1, ("loss", axes[1], False))
+    for metric, ax, with_training in panels:
+        if with_training:
+            ax.plot(epochs, h[metric], "o-", label="training", color="C0")
         if f"val_{metric}" in h:
             ax.plot(epochs, h[f"val_{metric}"], "s--", label="validation", color="C1")
         if best:
             ax.axvline(best, color="gray", ls=":", label=f"lowest val. loss (epoch {best})")
-        ax.set(xlabel="epoch", ylabel=metric, title=metric)
+        name = metric if with_training else "validation loss alone (zoomed)"
+        ax.set(xlabel="epoch", ylabel=metric, title=name)
         ax.set_xticks(epochs)
-        ax.legend()
+        ax.legend(fontsize=9)
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
 def plot_model_comparison(
-    runs, metric: str = "test_accuracy", by: str = "model", title: str = "Which model is more accurate on the test set?"
+    runs,
+    metric: str = "val_accuracy",
+    by: str = "model",
+    title: str = "Which model is more accurate on validation data?",
 ) -> plt.Figure:
     """Mean ± std over seeds as a diamond with error bars, every single seed as a grey dot."""
     import pandas as pd
@@ -146,11 +180,10 @@ def plot_model_comparison(
     ax.set_xlim(-0.6, len(order) - 0.4)
     spread = df[metric].max() - df[metric].min()
     ax.set_ylim(df[metric].min() - 0.25 * spread - 1e-3, df[metric].max() + 0.35 * spread + 1e-3)
-    ax.set(ylabel=metric.replace("_", " "), title=title)
+    ax.set(ylabel=metric.replace("val_", "validation ").replace("_", " "), title=title)
     if "accuracy" in metric:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
     ax.legend(loc="upper left")
-    fig.tight_layout()
     return fig
 
 
@@ -205,12 +238,13 @@ def plot_confusion_difference(
     diff = np.asarray(cm_after, dtype=int) - np.asarray(cm_before, dtype=int)
     mask = np.eye(len(diff), dtype=bool)
     limit = max(1, int(np.abs(diff[~mask]).max()))
+    labels = np.where(diff == 0, "", np.char.mod("%+d", diff))  # unchanged cells stay blank
     fig, ax = plt.subplots(figsize=(6.4, 5.2))
     sns.heatmap(
         diff,
         mask=mask,
-        annot=True,
-        fmt="+d",
+        annot=labels,
+        fmt="",
         cmap="vlag",
         center=0,
         vmin=-limit,
@@ -220,7 +254,7 @@ def plot_confusion_difference(
         **_MATRIX_STYLE,
     )
     ax.grid(False)
-    ax.set(xlabel="predicted digit", ylabel="true digit", title=title)
+    ax.set(xlabel="predicted digit (blank: no change)", ylabel="true digit", title=title)
     return fig
 
 
@@ -233,12 +267,12 @@ def plot_confidence_histograms(
     bins = np.linspace(0, 1, 21)
     for ax, mask, label, colour in [(axes[0], correct, "correct", "C0"), (axes[1], ~correct, "wrong", "C3")]:
         ax.hist(confidence[mask], bins=bins, color=colour, edgecolor="white")
+        log = label == "correct"  # thousands of correct predictions: a log axis keeps the small bars visible
         ax.set(
             title=f"{label} predictions ({mask.sum():,})",
             xlabel="confidence (highest probability)",
-            ylabel="predictions",
-            yscale="log" if label == "correct" else "linear",
+            ylabel="predictions (log scale)" if log else "predictions",
+            yscale="log" if log else "linear",
         )
     fig.suptitle(title)
-    fig.tight_layout()
     return fig

@@ -346,5 +346,4 @@ def plot_prediction(image_28x28, probabilities, title: str | None = None) -> Fig
     right.bar_label(bars, labels=[f"{p:.0%}" for p in probs[top][::-1]], padding=3)
     right.set(xlim=(0, 1.15), xlabel="probability", ylabel="digit", title="top 3")
     fig.suptitle(title or "What does the model read?")
-    fig.tight_layout()
     return fig

@@ -1,11 +1,23 @@
-"""Training plumbing: time each epoch, summarise runs over seeds."""
+"""Training plumbing: time each epoch, summarise runs over seeds, read the benchmark's accuracy."""
 
 from __future__ import annotations
 
+import json
+import os
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
+
+BENCHMARK_RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results.json"
+# The benchmark's model keys, named as notebook 03's comparison table names them.
+BENCHMARK_NAMES = {
+    "baseline": "baseline",
+    "seed_improved": "seed 'improved'",
+    "schedule": "+ schedule",
+    "improved": "+ shifts (improved)",
+}
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -42,3 +54,45 @@ def summarize_runs(runs: list[dict], by: str = "model"):
     summary = df.groupby(by, sort=False)[numeric].agg(["mean", "std"])
     summary.insert(0, ("seeds", "n"), df.groupby(by, sort=False)["seed"].count())
     return summary
+
+
+def benchmark_accuracy(path: str | os.PathLike | None = None):
+    """The benchmark's accuracy over seeds (``make bench``), one row per model (a DataFrame).
+
+    Read from ``benchmarks/results.json``: each model trained from scratch once per seed on the
+    training split and measured on the validation and the test images. Columns: model, epochs,
+    batch_size, seeds (how many), mean and sample std of ``val_accuracy`` and ``test_accuracy``
+    (std NaN for a single seed), s_per_training (mean seconds of ``fit``) and measured (the date).
+    """
+    import pandas as pd
+
+    path = Path(path) if path is not None else BENCHMARK_RESULTS
+    remeasure = "run `make bench` (or `python benchmarks/bench.py --only accuracy`)"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: {remeasure} to measure the models")
+    results = json.loads(path.read_text(encoding="utf-8"))
+    section = results.get("accuracy") if isinstance(results, dict) else None
+    models = section.get("models") if isinstance(section, dict) else None
+    if not models or not all(m.get("runs") and all("val_accuracy" in r for r in m["runs"]) for m in models.values()):
+        raise ValueError(f"{path} holds no accuracy measured on the validation split (an older format): {remeasure}")
+    measured = str(section.get("machine", {}).get("date", "unknown"))[:10]
+    if section.get("quick"):
+        measured += " (quick run: not representative)"
+    rows = []
+    for key, model in models.items():
+        runs = pd.DataFrame(model["runs"])
+        rows.append(
+            {
+                "model": BENCHMARK_NAMES.get(key, key),
+                "epochs": model["epochs"],
+                "batch_size": model["batch_size"],
+                "seeds": len(runs),
+                "val_accuracy mean": runs["val_accuracy"].mean(),
+                "val_accuracy std": runs["val_accuracy"].std(),
+                "test_accuracy mean": runs["test_accuracy"].mean(),
+                "test_accuracy std": runs["test_accuracy"].std(),
+                "s_per_training": runs["train_seconds"].mean(),
+                "measured": measured,
+            }
+        )
+    return pd.DataFrame(rows)

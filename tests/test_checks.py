@@ -1,156 +1,580 @@
-"""Exercise checks: a right answer passes, each typical wrong answer gets its helpful message."""
+"""Exercise checks: a right answer passes, each wrong answer students give gets its message, and no input
+(of whatever type) gets anything but CheckFailed, except a student's NotImplementedError."""
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
+import helpers  # noqa: F401  (before keras: quiet TensorFlow)
 from helpers import checks
+from helpers.preprocess import to_mnist
 
-Y = np.array([0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9], dtype=np.uint8)
-X = np.zeros((len(Y), 28, 28), dtype=np.uint8)
-X[Y == 8] = 200  # digit 8 has the most ink in this toy set
+Failed = checks.CheckFailed
+
+# ------------------------------------------------------------------------- small real contexts
+
+Y_TEST = np.array([0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9], dtype=np.uint8)
+Y_TRAIN = (np.arange(20) % 10).astype(np.uint8)
+X_TRAIN = np.zeros((len(Y_TRAIN), 28, 28), dtype=np.uint8)
+X_TRAIN[Y_TRAIN == 8] = 200  # digit 8 has the most ink in this toy set
+TEST_SHARES = np.bincount(Y_TEST, minlength=10) / len(Y_TEST)
+
+CM = np.diag([10] * 10)
+CM[4, 9], CM[9, 4], CM[3, 5] = 5, 2, 1
+
+CONFIDENCE = np.array([0.999, 0.995, 0.5, 0.98, 0.2])
+PREDICTED = np.array([1, 2, 3, 4, 5])
+Y_COVERAGE = np.array([1, 0, 3, 4, 5])
+
+ACC = [0.80, 0.90, 0.95]
+VAL = [0.85, 0.93, 0.97]
+GAP = ACC[-1] - VAL[-1]  # -0.02
+REFERENCE_GAP = -0.0081
+
+RUNS = [
+    *({"model": "improved", "seed": s, "val_accuracy": v, "test_accuracy": t}
+      for s, v, t in [(0, 0.984, 0.983), (1, 0.987, 0.985), (2, 0.992, 0.990)]),
+    *({"model": "baseline", "seed": s, "val_accuracy": v, "test_accuracy": t}
+      for s, v, t in [(0, 0.975, 0.974), (1, 0.979, 0.977), (2, 0.980, 0.981)]),
+]  # fmt: skip
+IMPROVED = [0.984, 0.987, 0.992]
+
+WITH, WITHOUT = [0.975, 0.978, 0.977], [0.970, 0.971, 0.969]  # "better"
 
 
-def test_class_proportions_right_answer_passes():
-    assert checks.check_class_proportions(np.bincount(Y, minlength=10) / len(Y), Y).startswith("Correct")
+@functools.cache
+def identity_model():
+    """A real Keras model whose prediction is the argmax of its 10 inputs."""
+    import keras
+
+    return keras.Sequential([keras.Input((10,)), keras.layers.Dense(10, use_bias=False, kernel_initializer="identity")])
+
+
+X_VAL = np.eye(10, dtype="float32")[[3, 1, 4, 1, 5]]
+Y_VAL = np.array([3, 1, 4, 1, 6])
+X_TEST = np.eye(10, dtype="float32")[[7, 2, 9, 0, 8, 6]]
+
+
+@functools.cache
+def dropout_model(*rates: float):
+    import keras
+
+    layers = [keras.Input((4,)), keras.layers.Dense(3, activation="relu")]
+    for rate in rates:
+        layers += [keras.layers.Dropout(rate), keras.layers.Dense(3, activation="relu")]
+    return keras.Sequential([*layers, keras.layers.Dense(2, activation="softmax")])
+
+
+def render(digit, family="DejaVu Sans", weight="normal", angle=0):
+    """A digit in a matplotlib font, dark on white, optionally rotated (like notebook 05's)."""
+    from matplotlib import font_manager
+    from PIL import Image, ImageDraw, ImageFont
+
+    path = font_manager.findfont(font_manager.FontProperties(family=family, weight=weight))
+    page = Image.new("L", (120, 120), 255)
+    ImageDraw.Draw(page).text((35, 10), str(digit), fill=0, font=ImageFont.truetype(path, 80))
+    return page.rotate(angle, fillcolor=255)
+
+
+@functools.cache
+def template_model():
+    """A real (28, 28) -> 10 softmax model with fixed weights: each digit's rendered template."""
+    import keras
+
+    templates = np.stack([to_mnist(render(d)).ravel() for d in range(10)])
+    kernel = (templates / np.linalg.norm(templates, axis=1, keepdims=True)).T * 5
+    model = keras.Sequential(
+        [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
+    )
+    model.layers[-1].set_weights([kernel.astype("float32"), np.zeros(10, "float32")])
+    return model
+
+
+def no_centring(path):
+    """The right answer: the 20×20 step in the top-left corner of a black 28×28 frame."""
+    _, steps = to_mnist(path, return_steps=True)
+    small = steps["scaled to 20×20"]
+    frame = np.zeros((28, 28), dtype="float32")
+    frame[: small.shape[0], : small.shape[1]] = small
+    return frame
+
+
+@pytest.fixture(scope="module")
+def digit_files(tmp_path_factory):
+    """Real PNG files of rendered digits, and their labels as notebook 05 has them (pandas Int64)."""
+    folder = tmp_path_factory.mktemp("digits")
+    paths = []
+    for d in range(6):
+        paths.append(folder / f"{d}.png")
+        render(d).save(paths[-1])
+    return paths, pd.Series(range(6), dtype="Int64")
+
+
+def count_correct(images, labels) -> int:
+    return int((template_model().predict(np.stack(images), verbose=0).argmax(axis=1) == np.asarray(labels)).sum())
+
+
+# ------------------------------------------------------------------------- notebook 01
+
+
+def test_class_proportions():
+    assert checks.check_class_proportions(TEST_SHARES, Y_TEST, Y_TRAIN).startswith("Correct:")
+    assert checks.check_class_proportions(list(TEST_SHARES), Y_TEST, Y_TRAIN).startswith("Correct:")
 
 
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
         (None, "still empty"),
-        (np.ones(9) / 9, "expected 10 proportions"),
-        (np.bincount(Y, minlength=10), "look like counts"),
+        ("0.1, 0.2", "stored text"),
+        (np.bincount(Y_TEST, minlength=10), "look like counts"),
+        (TEST_SHARES * 100, "look like percentages"),
+        (np.bincount(Y_TRAIN, minlength=10) / len(Y_TRAIN), "training set's proportions; the exercise asks for y_test"),
+        (TEST_SHARES[:9], r"shape \(10,\), got shape \(9,\)"),
+        (np.roll(TEST_SHARES, 1), "shifted by 9 place"),
         (np.ones(10) / 12, "sum to 1"),
-        (np.roll(np.bincount(Y, minlength=10) / len(Y), 1), "Is index i the proportion of digit i"),
+        (np.full(10, np.nan), "NaN"),
+        (["0.1"] * 10, "holds text"),
     ],
-    ids=["empty", "nine-classes", "counts", "bad-sum", "shifted"],
+    ids=["none", "text", "counts", "percent", "training", "nine", "rolled", "sum", "nan", "strings"],
 )
 def test_class_proportions_wrong_answers(answer, message):
-    with pytest.raises(checks.CheckFailed, match=message):
-        checks.check_class_proportions(answer, Y)
+    with pytest.raises(Failed, match=message):
+        checks.check_class_proportions(answer, Y_TEST, Y_TRAIN)
 
 
-def test_scaled_right_and_wrong():
+def test_scaled():
     x = np.arange(256, dtype=np.uint8).reshape(16, 16)
-    assert checks.check_scaled(x.astype("float32") / 255, x).startswith("Correct")
-    with pytest.raises(checks.CheckFailed, match="use float32"):
-        checks.check_scaled(x / 255, x)  # float64
-    with pytest.raises(checks.CheckFailed, match="did you divide by 255"):
-        checks.check_scaled(x.astype("float32"), x)
-    with pytest.raises(checks.CheckFailed, match="should not reshape"):
-        checks.check_scaled((x.astype("float32") / 255).ravel(), x)
-    with pytest.raises(checks.CheckFailed, match="not by the maximum"):
-        checks.check_scaled(x.astype("float32") / 256, x)
+    assert checks.check_scaled(x.astype("float32") / 255, x).startswith("Correct:")
+    for answer, message in [
+        (x / 255, "use float32"),
+        (x.astype("float32"), "did you divide by 255"),
+        ((x.astype("float32") / 255).ravel(), "should not reshape"),
+        (x.astype("float32") / 256, "not by the maximum"),
+        (None, "still empty"),
+        ([["0.5"] * 16] * 16, "holds text"),
+        (np.full((16, 16), np.nan, dtype="float32"), "NaN"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_scaled(answer, x)
 
 
-def test_most_ink_digit_right_and_wrong():
-    assert "digit 8" in checks.check_most_ink_digit(8, X, Y)
-    with pytest.raises(checks.CheckFailed, match="another digit has more"):
-        checks.check_most_ink_digit(3, X, Y)
-    with pytest.raises(checks.CheckFailed, match="not an array"):
-        checks.check_most_ink_digit(np.array([8]), X, Y)
-    with pytest.raises(checks.CheckFailed, match="one digit 0-9"):
-        checks.check_most_ink_digit(12, X, Y)
+def test_most_ink_digit():
+    assert "digit 8" in checks.check_most_ink_digit(8, X_TRAIN, Y_TRAIN)
+    assert checks.check_most_ink_digit(np.int64(8), X_TRAIN, Y_TRAIN).startswith("Correct:")
+    for answer, message in [
+        (3, "another digit has more"),
+        (True, "yes/no value"),
+        ("0", "stored text '0'"),
+        (7.9, "not a whole number"),
+        (np.array([8, 1]), "should be one number, got a ndarray"),
+        (12, "between 0 and 9"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_most_ink_digit(answer, X_TRAIN, Y_TRAIN)
 
 
-def test_dense_params_catches_the_usual_mistakes():
-    assert checks.check_dense_params(lambda n, u: n * u + u).startswith("Correct")
-    with pytest.raises(checks.CheckFailed, match="not the 512 biases"):
-        checks.check_dense_params(lambda n, u: n * u)
-    with pytest.raises(checks.CheckFailed, match="one bias per \\*unit\\*"):
-        checks.check_dense_params(lambda n, u: n * u + n)
-    with pytest.raises(checks.CheckFailed, match="should be a function"):
-        checks.check_dense_params(401_920)
+# ------------------------------------------------------------------------- notebook 02
 
 
-def test_predictions_check():
+def test_dense_params():
+    assert checks.check_dense_params(lambda n, u: n * u + u).startswith("Correct:")
+    for function, message in [
+        (lambda n, u: n * u, "not the 512 biases"),
+        (lambda n, u: n * u + n, r"one bias per \*unit\*"),
+        (401_920, "should be a function"),
+        (lambda n, u: str(n * u + u), "stored text '401920'"),
+        (lambda n, u: n * u + u + 0.5, "not a whole number"),
+        (lambda n, u: None, "forget `return`"),
+        (lambda n: n, "your function `dense_params` raised TypeError"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_dense_params(function)
+
+
+def test_unanswered_function_raises_not_implemented(digit_files):
+    def unanswered(*args):
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError):
+        checks.check_dense_params(unanswered)
+    paths, labels = digit_files
+    with pytest.raises(NotImplementedError):
+        checks.check_centring_matters(unanswered, 0, template_model(), paths, labels)
+
+
+def test_predictions():
+    model = identity_model()
+    assert "4 of 5 match" in checks.check_predictions(np.array([3, 1, 4, 1, 5]), model, X_VAL, Y_VAL, X_TEST)
+    for answer, message in [
+        (model.predict(X_VAL, verbose=0), "argmax"),
+        (Y_VAL, "those are the true labels, not the model's predictions"),
+        (np.array([7, 2, 9, 0, 8]), r"predictions for the test images; use x_val\[:5\]"),
+        (np.array([3.0, 1, 4, 1, 5]), "integers"),
+        (np.array([3, 1, 4, 1, 5, 9]), r"shape \(5,\)"),
+        (np.array([3, 1, 4, 1, 6]), "image 4: you predict 6"),
+        (["3", "1", "4", "1", "5"], "holds text"),
+        (None, "still empty"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_predictions(answer, model, X_VAL, Y_VAL, X_TEST)
+
+
+def test_dropout_gap():
     import keras
 
-    # A real Keras model whose prediction is the argmax of its input (identity weights).
-    model = keras.Sequential(
-        [keras.Input((10,)), keras.layers.Dense(10, use_bias=False, kernel_initializer="identity")]
-    )
-    x = np.eye(10, dtype="float32")[[3, 1, 4, 1, 5]]
-    y = np.array([3, 1, 4, 1, 6])
-    assert "4 of 5 match" in checks.check_predictions(np.array([3, 1, 4, 1, 5]), model, x, y)
-    with pytest.raises(checks.CheckFailed, match="argmax"):
-        checks.check_predictions(model.predict(x, verbose=0), model, x, y)
-    with pytest.raises(checks.CheckFailed, match="image 4: you predict 6"):
-        checks.check_predictions(np.array([3, 1, 4, 1, 6]), model, x, y)
-    with pytest.raises(checks.CheckFailed, match="integers"):
-        checks.check_predictions(np.array([3.0, 1, 4, 1, 5]), model, x, y)
+    model, history = dropout_model(0.5, 0.5), {"accuracy": ACC, "val_accuracy": VAL}
+    message = checks.check_dropout_gap(GAP, history, model, REFERENCE_GAP)
+    assert message.startswith("Measured: with dropout 0.5 the gap is -2.00%, 1.19 percentage points below")
+    assert "the 0.2 model's -0.81% measured the same way" in message
+    fit = keras.callbacks.History()
+    fit.history = history
+    assert "above the 0.2 model's -3.00%" in checks.check_dropout_gap(GAP, fit, model, -0.03)
+    with pytest.raises(Failed, match="should be the Keras model"):
+        checks.check_dropout_gap(GAP, history, [0.5, 0.5], REFERENCE_GAP)
 
 
-def test_dropout_gap_check():
-    assert checks.check_dropout_gap(-0.03).startswith("Plausible")
-    with pytest.raises(checks.CheckFailed, match="right order"):
-        checks.check_dropout_gap(0.05)
-    with pytest.raises(checks.CheckFailed, match="one number"):
-        checks.check_dropout_gap([0.9, 0.95])
+@pytest.mark.parametrize(
+    ("gap", "history", "rates", "message"),
+    [
+        (-GAP, None, (0.5, 0.5), "subtracted the wrong way"),
+        (GAP * 100, None, (0.5, 0.5), "looks like a percentage"),
+        (ACC[0] - VAL[0], None, (0.5, 0.5), "first epoch's difference"),
+        (-0.03, None, (0.5, 0.5), "not the last epoch's accuracy - val_accuracy"),
+        (math.nan, None, (0.5, 0.5), "NaN"),
+        ("-0.02", None, (0.5, 0.5), "stored text"),
+        (GAP, None, (0.2, 0.2), "Dropout rates 0.2, 0.2: use Dropout"),
+        (GAP, None, (0.5, 0.2), "Dropout rates 0.5, 0.2"),
+        (GAP, None, (), "no Dropout layer"),
+        (GAP, {"accuracy": ACC}, (0.5, 0.5), r"validation_data=\(x_val, y_val\)"),
+        (GAP, {"accuracy": ACC * 2, "val_accuracy": VAL * 2}, (0.5, 0.5), "6 epochs: train for 3"),
+        (GAP, [0.95, 0.97], (0.5, 0.5), "should be what fit returns"),
+    ],
+    ids=["reversed", "percent", "first", "other", "nan", "text", "rate", "one-rate", "none", "no-val", "6", "list"],
+)
+def test_dropout_gap_wrong_answers(gap, history, rates, message):
+    history = {"accuracy": ACC, "val_accuracy": VAL} if history is None else history
+    with pytest.raises(Failed, match=message):
+        checks.check_dropout_gap(gap, history, dropout_model(*rates), REFERENCE_GAP)
 
 
-def test_two_hidden_params_check():
-    assert "669,706" in checks.check_two_hidden_params(669_706)
-    with pytest.raises(checks.CheckFailed, match="as it is"):
-        checks.check_two_hidden_params(407_050)
-    with pytest.raises(checks.CheckFailed, match="forgot the 512 biases"):
-        checks.check_two_hidden_params(669_706 - 512)
+# ------------------------------------------------------------------------- notebook 03
 
 
-def test_mean_accuracy_check():
-    runs = [
-        {"model": "a", "test_accuracy": 0.90},
-        {"model": "b", "test_accuracy": 0.98},
-        {"model": "b", "test_accuracy": 0.99},
-    ]
-    assert "98.50%" in checks.check_mean_accuracy(0.985, runs, "b")
-    with pytest.raises(checks.CheckFailed, match="mean over \\*all\\* runs"):
-        checks.check_mean_accuracy(np.mean([0.90, 0.98, 0.99]), runs, "b")
-    with pytest.raises(checks.CheckFailed, match="percentage"):
-        checks.check_mean_accuracy(98.5, runs, "b")
-    with pytest.raises(checks.CheckFailed, match="no run named"):
-        checks.check_mean_accuracy(0.9, runs, "c")
+def test_wide_params():
+    assert "814,090" in checks.check_wide_params(814_090)
+    assert checks.check_wide_params(np.int64(814_090)).startswith("Correct:")
+    assert not hasattr(checks, "check_two_hidden_params")
+    for answer, message in [
+        (813_056, "forgot the biases"),
+        (803_840, "only the hidden layer"),
+        (407_050, "512-wide model"),
+        ("814,090", "stored text '814,090'"),
+        (814_090.5, "not a whole number"),
+        (True, "yes/no"),
+        (np.array([814_090]), "one number"),
+        (669_706, "not it"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_wide_params(answer)
 
 
-def test_ab_result_check():
-    assert "batch norm changes test accuracy by -0.10%, within" in checks.check_ab_result(0.951, 0.952, "batch norm")
-    assert "worse by more" in checks.check_ab_result(0.94, 0.95)
-    with pytest.raises(checks.CheckFailed, match="one number"):
-        checks.check_ab_result([0.9, 0.91], 0.9)
+def test_mean_accuracy():
+    assert "98.77%" in checks.check_mean_accuracy(float(np.mean(IMPROVED)), RUNS, "improved")
+    assert checks.check_mean_accuracy(np.mean(IMPROVED), RUNS, "improved").startswith("Correct:")
+    every = np.mean([r["val_accuracy"] for r in RUNS])
+    for answer, message in [
+        (np.mean(IMPROVED) * 100, "looks like a percentage"),
+        (every, r"mean over \*all\* runs"),
+        (np.mean([0.975, 0.979, 0.980]), "that is the mean of 'baseline'"),
+        (0.987, "one seed; average over all seeds of 'improved'"),
+        (np.std(IMPROVED, ddof=1), "standard deviation"),
+        (0.5, "is not the mean val_accuracy"),
+        ("0.985", "stored text '0.985'"),
+        (None, "still empty"),
+        (math.nan, "NaN"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_mean_accuracy(answer, RUNS, "improved")
+    with pytest.raises(Failed, match="run the training cells"):
+        checks.check_mean_accuracy(0.98, RUNS, "+ shifts (improved)")
 
 
-def test_confusion_matrix_exercise_checks():
-    cm = np.diag([10] * 10)
-    cm[4, 9], cm[9, 4], cm[3, 5] = 5, 2, 1
-    assert "4 predicted as 9, 5 times" in checks.check_most_common_mistake((4, 9), cm)
-    with pytest.raises(checks.CheckFailed, match="swapped"):
-        checks.check_most_common_mistake((9, 4), cm)
-    with pytest.raises(checks.CheckFailed, match="diagonal"):
-        checks.check_most_common_mistake((4, 4), cm)
-    assert "66.67%" in checks.check_recall(10 / 15, cm, digit=4)
-    with pytest.raises(checks.CheckFailed, match="precision"):
-        checks.check_recall(10 / 15, cm, digit=9)
+def test_ab_result():
+    message = checks.check_ab_result(WITH, WITHOUT, "better")
+    assert message.startswith("Measured: batch normalization changes validation accuracy by +0.67% (noise ±0.21%)")
+    assert message.endswith(": better.")
+    assert "worse" in checks.check_ab_result(np.array(WITHOUT), np.array(WITH), " Worse ", technique="shifts")
+    same = [0.975, 0.970, 0.978], [0.974, 0.973, 0.976]
+    assert checks.check_ab_result(*same, "no difference").endswith(": no difference.")
+    for with_, without, verdict, message in [
+        (0.976, WITHOUT, "better", "store one accuracy per seed, as a list"),
+        (WITH[:2], WITHOUT[:2], "better", "at least 3 seeds"),
+        ([97.5, 97.8, 97.7], WITHOUT, "better", "percentages"),
+        ([0.975, math.nan, 0.977], WITHOUT, "better", "NaN"),
+        ([0.3, 0.4, 0.35], WITHOUT, "worse", "not an accuracy after training"),
+        (WITH, WITH, "no difference", "the same model twice"),
+        (WITH, WITHOUT + [0.97], "better", "same seeds"),
+        (WITH, WITHOUT, "yes", "write one of 'better', 'worse', 'no difference'"),
+        (WITH, WITHOUT, True, "write one of"),
+        (*same, "better", "the numbers say 'no difference'"),
+        (WITH, WITHOUT, "no difference", r"the numbers say 'better': the difference of the means is \+0.67%"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_ab_result(with_, without, verdict)
 
 
-def test_coverage_check():
-    confidence = np.array([0.999, 0.995, 0.5, 0.98, 0.2])
-    predicted = np.array([1, 2, 3, 4, 5])
-    y = np.array([1, 0, 3, 4, 5])
-    assert "40.0% of the images with 50.00%" in checks.check_coverage(0.4, 0.5, confidence, predicted, y, 0.99)
-    with pytest.raises(checks.CheckFailed, match="only on the answered"):
-        checks.check_coverage(0.4, 0.8, confidence, predicted, y, 0.99)
-    with pytest.raises(checks.CheckFailed, match="below"):
-        checks.check_coverage(0.6, 0.5, confidence, predicted, y, 0.99)
+# ------------------------------------------------------------------------- notebook 04
 
 
-def test_new_image_exercise_checks():
-    assert checks.check_digit_reading(7, 7).startswith("Correct")
-    with pytest.raises(checks.CheckFailed, match="keep only the digit"):
-        checks.check_digit_reading((7, np.ones(10) / 10), 7)
-    with pytest.raises(checks.CheckFailed, match="reads 1"):
-        checks.check_digit_reading(1, 7)
-    assert "3 of 12" in checks.check_centring_matters(3, 10, 12)
-    with pytest.raises(checks.CheckFailed, match="more than the 10 with it"):
-        checks.check_centring_matters(11, 10, 12)
+def test_most_common_mistake():
+    assert "4 predicted as 9, 5 times" in checks.check_most_common_mistake((4, 9), CM)
+    assert checks.check_most_common_mistake(np.array([4, 9]), CM).startswith("Correct:")
+    for answer, message in [
+        ((4.5, 9), r"most_common_mistake\[0\]` is 4.5, not a whole number"),
+        (("4", "9"), "stored text '4'"),
+        ("(4, 9)", "stored text"),
+        ((True, 9), "yes/no"),
+        ((4, 9, 1), "store a pair"),
+        (4, "store a pair"),
+        ((4, 10), "between 0 and 9"),
+        ((4, 4), "diagonal"),
+        ((9, 4), "swapped"),
+        ((3, 5), "another mistake happens 5 times"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_most_common_mistake(answer, CM)
+
+
+def test_recall():
+    assert "66.67%" in checks.check_recall(10 / 15, CM, digit=4)
+    assert checks.check_recall(CM[9, 9] / CM[9].sum(), CM, digit=9).startswith("Correct:")
+    for answer, message in [
+        (10 / 15, "that is the precision"),
+        (83.33, "percentage"),
+        (math.nan, "NaN"),
+        ("0.83", "stored text"),
+        (None, "still empty"),
+        (np.array([0.83, 0.9]), "one number"),
+        (0.5, "sum of row 9"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_recall(answer, CM, digit=9)
+
+
+def test_coverage():
+    args = (CONFIDENCE, PREDICTED, Y_COVERAGE, 0.99)
+    assert "40.0% of the images with 50.00%" in checks.check_coverage(0.4, 0.5, *args)
+    for coverage, accuracy, message in [
+        (0.4, 0.8, "accuracy on all images"),
+        (0.4, 0.3, "only on the answered images"),
+        (0.6, 0.5, "below"),
+        (0.3, 0.5, "not the share of images"),
+        (40.0, 0.5, "looks like a percentage"),
+        (0.4, 50.0, "looks like a percentage"),
+        (2, 0.5, "a count"),
+        (None, 0.5, "`coverage` is still empty"),
+        (0.4, "0.5", "stored text"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_coverage(coverage, accuracy, *args)
+
+
+# ------------------------------------------------------------------------- notebook 05
+
+
+def test_digit_reading():
+    probabilities = np.full(10, 0.01)
+    probabilities[1] = 0.91
+    assert checks.check_digit_reading(1, 0.91).startswith("Correct: the model reads your picture as a 1, 91%")
+    assert checks.check_digit_reading(np.int64(1), np.float32(0.91)).startswith("Correct:")
+    for digit, confidence, message in [
+        ((1, probabilities), 0.91, "unpack it"),
+        ("1", 0.91, "stored text '1'"),
+        (True, 0.91, "yes/no"),
+        (1.5, 0.91, "not a whole number"),
+        (1, probabilities, r"keep the probability of the digit: probabilities\[digit_1\]"),
+        (1, 91.0, "percentage"),
+        (1, math.nan, "NaN"),
+        (7, 0.91, "the model reads 7: does your picture show a 1\\? Draw a dark vertical bar"),
+        (1, 0.05, "at least 0.1"),
+        (1, 0.0, "at least 0.1"),
+        (1, 1.5, "percentage"),
+        (None, 0.91, "`digit_1` is still empty"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_digit_reading(digit, confidence)
+
+
+def test_centring_matters(digit_files):
+    paths, labels = digit_files
+    model = template_model()
+    n = count_correct([no_centring(p) for p in paths], labels)
+    k = count_correct([to_mnist(p) for p in paths], labels)
+    assert n < k  # the fixed-weight model, like the trained one, reads centred digits better
+    message = checks.check_centring_matters(no_centring, n, model, paths, labels)
+    assert message.startswith(f"Correct: {n} of {len(paths)} sample digits read without centring, against {k}")
+    assert checks.check_centring_matters(no_centring, n, model, [str(p) for p in paths], list(range(6)))
+
+    def bottom_right(path):
+        return np.rot90(no_centring(path), 2)
+
+    for function, count, message in [
+        (no_centring, k, f"you counted {k}, your function gives {n}. Did you predict on the centred images"),
+        (no_centring, (n + 1) % k, "your function gives"),
+        (no_centring, 7.5, "not a whole number"),
+        (no_centring, "3", "stored text"),
+        (no_centring, 99, "a count between 0 and 6"),
+        (to_mnist, n, "this is the centred image; paste the 20×20 step into the top-left corner"),
+        (bottom_right, n, "puts the ink at row [1-9]"),
+        (lambda p: to_mnist(p, return_steps=True)[1]["scaled to 20×20"], n, "28×28 float array"),
+        (lambda p: (no_centring(p) * 255).astype("uint8"), n, "28×28 float array"),
+        (lambda p: None, n, "did you forget `return frame`"),
+        (lambda p: 1 / 0, n, "your function `no_centring` raised ZeroDivisionError"),
+        (None, n, "should be a function"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_centring_matters(function, count, model, paths, labels)
+
+
+def test_misread():
+    from PIL import Image
+
+    model = template_model()
+    message = checks.check_misread({"digit": 4, "angle": 60}, model, render)
+    assert message.startswith("Correct: the model reads 6 where the image shows 4 (")
+
+    def blank(digit, angle=0):
+        return Image.new("L", (60, 60), 255)
+
+    for misread, function, message in [
+        ({"digit": 1}, render, "reads this one correctly as 1; try a bolder font or a larger angle"),
+        ({"digit": 1, "family": "DejaVu Sans", "weight": "bold"}, render, "correctly as 1"),
+        ([1, 60], render, "should be a dict of render's arguments"),
+        ({"angle": 60}, render, "needs a 'digit' key"),
+        ({"digit": "4"}, render, "stored text '4'"),
+        ({"digit": 12}, render, "between 0 and 9"),
+        ({"digit": 4, "rotation": 60}, render, "no argument 'rotation': the allowed keys are digit, family"),
+        ({"digit": 4, "weight": "heaviest"}, render, "render\\(\\*\\*misread\\) raised ValueError"),
+        ({"digit": 4}, blank, "the model cannot read this picture: no digit found"),
+        (None, render, "still empty"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_misread(misread, model, function)
+
+
+# ------------------------------------------------------------------------- the safety net
+
+
+def test_unexpected_errors_become_check_failed():
+    with pytest.raises(Failed, match=r"could not check `improved_mean` = float 0.98 \(KeyError"):
+        checks.check_mean_accuracy(0.98, [{"model": "a"}], "a")
+    assert checks.check_mean_accuracy.__name__ == "check_mean_accuracy"
+
+
+junk = st.one_of(
+    st.none(),
+    st.just(Ellipsis),
+    st.text(max_size=8),
+    st.sampled_from(["669,706", "0.985", "814,090", "1", "7", ""]),
+    st.booleans(),
+    st.just(np.True_),
+    st.sampled_from([math.nan, math.inf, -math.inf, np.float32("nan")]),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=3),
+    st.just(object()),
+)
+several = st.one_of(
+    st.lists(st.integers(0, 9) | st.floats(0, 1), min_size=2, max_size=5),
+    hnp.arrays(np.float64, st.integers(2, 5), elements=st.floats(0, 1)),
+    st.tuples(st.integers(0, 9), st.floats()),
+)
+not_whole = st.floats(-1e6, 1e6).filter(lambda x: not x.is_integer())
+not_arrays = st.one_of(
+    junk,
+    st.integers(),
+    st.floats(),
+    st.lists(st.text(max_size=3), min_size=1, max_size=4),
+    st.just([[1, 2], [3]]),
+)
+bad_pairs = st.tuples(junk | not_whole, st.integers(0, 9)) | st.lists(st.integers(0, 9), max_size=4)
+bad_dicts = st.fixed_dictionaries({"digit": junk | not_whole}) | st.just({"digit": 4, "colour": "red"})
+percentages = st.lists(st.floats(50, 100), min_size=3, max_size=4).filter(lambda v: max(v) > 1)
+not_verdicts = st.text(max_size=12).filter(lambda s: s.strip().lower() not in checks.VERDICTS)
+WRONG = {
+    "number": junk | several,
+    "integer": junk | several | not_whole,
+    "array": not_arrays,
+    "function": junk | st.integers() | st.builds(lambda v: lambda *_: v, junk | not_whole | several),
+    "pair": junk | st.integers() | bad_pairs.filter(lambda v: not isinstance(v, list) or len(v) != 2),
+    "dict": junk.filter(lambda v: not isinstance(v, dict)) | bad_dicts,
+    "per_seed": junk | st.floats(0.5, 1) | st.lists(st.floats(0.6, 1), max_size=2) | percentages,
+    "verdict": junk.filter(lambda v: not isinstance(v, str)) | not_verdicts,
+}
+
+
+def cases(paths, labels):
+    """(kind of wrong answer, a call of one check with that answer in one answer argument)."""
+    x = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    history, model_05 = {"accuracy": ACC, "val_accuracy": VAL}, dropout_model(0.5, 0.5)
+    model, model_28 = identity_model(), template_model()
+    args = (CONFIDENCE, PREDICTED, Y_COVERAGE, 0.99)
+    return {
+        "class_proportions": ("array", lambda v: checks.check_class_proportions(v, Y_TEST, Y_TRAIN)),
+        "scaled": ("array", lambda v: checks.check_scaled(v, x)),
+        "most_ink_digit": ("integer", lambda v: checks.check_most_ink_digit(v, X_TRAIN, Y_TRAIN)),
+        "dense_params": ("function", checks.check_dense_params),
+        "predictions": ("array", lambda v: checks.check_predictions(v, model, X_VAL, Y_VAL, X_TEST)),
+        "dropout_gap": ("number", lambda v: checks.check_dropout_gap(v, history, model_05, REFERENCE_GAP)),
+        "dropout_history": ("number", lambda v: checks.check_dropout_gap(GAP, v, model_05, REFERENCE_GAP)),
+        "dropout_model": ("number", lambda v: checks.check_dropout_gap(GAP, history, v, REFERENCE_GAP)),
+        "wide_params": ("integer", checks.check_wide_params),
+        "mean_accuracy": ("number", lambda v: checks.check_mean_accuracy(v, RUNS, "improved")),
+        "ab_with": ("per_seed", lambda v: checks.check_ab_result(v, WITHOUT, "better")),
+        "ab_without": ("per_seed", lambda v: checks.check_ab_result(WITH, v, "better")),
+        "ab_verdict": ("verdict", lambda v: checks.check_ab_result(WITH, WITHOUT, v)),
+        "most_common_mistake": ("pair", lambda v: checks.check_most_common_mistake(v, CM)),
+        "recall": ("number", lambda v: checks.check_recall(v, CM, 9)),
+        "coverage": ("number", lambda v: checks.check_coverage(v, 0.5, *args)),
+        "accuracy_answered": ("number", lambda v: checks.check_coverage(0.4, v, *args)),
+        "digit": ("integer", lambda v: checks.check_digit_reading(v, 0.9)),
+        "confidence": ("number", lambda v: checks.check_digit_reading(1, v)),
+        "no_centring": ("function", lambda v: checks.check_centring_matters(v, 0, model_28, paths, labels)),
+        "correct_uncentred": (
+            "integer",
+            lambda v: checks.check_centring_matters(no_centring, v, model_28, paths, labels),
+        ),
+        "misread": ("dict", lambda v: checks.check_misread(v, model_28, render)),
+    }
+
+
+CASES = [
+    "class_proportions", "scaled", "most_ink_digit", "dense_params", "predictions", "dropout_gap",
+    "dropout_history", "dropout_model", "wide_params", "mean_accuracy", "ab_with", "ab_without", "ab_verdict",
+    "most_common_mistake", "recall", "coverage", "accuracy_answered", "digit", "confidence", "no_centring",
+    "correct_uncentred", "misread",
+]  # fmt: skip
+
+
+def test_every_check_is_probed(digit_files):
+    probed = {check.__name__ for _, check in cases(*digit_files).values() if hasattr(check, "__name__")}
+    assert set(cases(*digit_files)) == set(CASES)
+    assert {"check_dense_params", "check_wide_params"} <= probed
+
+
+@pytest.mark.parametrize("name", CASES)
+@settings(max_examples=30, deadline=None, database=None)
+@given(data=st.data())
+def test_wrong_types_get_a_message_never_a_traceback(digit_files, name, data):
+    kind, check = cases(*digit_files)[name]
+    value = data.draw(WRONG[kind], label=kind)
+    with pytest.raises(Failed) as failure:
+        check(value)
+    assert str(failure.value).strip()

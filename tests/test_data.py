@@ -350,3 +350,25 @@ def test_real_cache_round_trips_through_npz(real_mnist, tmp_path, offline):
     (a, b), (c, d) = data.load_mnist(path, verbose=False)
     assert np.array_equal(a, x_train) and np.array_equal(b, y_train)
     assert np.array_equal(c, x_test) and np.array_equal(d, y_test)
+
+
+def test_train_val_split_holds_back_the_last_10000(real_mnist):
+    (x_full, y_full), _ = real_mnist
+    (x_train, y_train), (x_val, y_val) = data.train_val_split(x_full, y_full)
+    assert x_train.shape == (data.TRAIN_SIZE, 28, 28) and x_val.shape == (data.VALIDATION_SIZE, 28, 28)
+    assert np.array_equal(x_val, x_full[-10_000:]) and np.array_equal(y_train, y_full[:50_000])
+    # every digit is in the validation set about as often as in the whole training set
+    share = np.bincount(y_val, minlength=10) / len(y_val)
+    assert np.all(np.abs(share - np.bincount(y_full, minlength=10) / len(y_full)) < 0.01)
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "message"),
+    [
+        (np.zeros((100, 28, 28)), np.zeros(99), "100 images but 99 labels"),
+        (np.zeros((5_000, 28, 28)), np.zeros(5_000), "cannot hold back 10,000 of 5,000"),
+    ],
+)
+def test_train_val_split_refuses_what_cannot_be_split(x, y, message):
+    with pytest.raises(ValueError, match=message):
+        data.train_val_split(x, y)

@@ -47,11 +47,13 @@ def test_per_class_report_matches_hand_computation():
 
 
 def test_confidence_summary_splits_right_and_wrong():
-    confidence = np.array([0.99, 0.95, 0.6, 0.55])
+    confidence = np.array([0.999, 0.95, 0.6, 0.55])
     correct = np.array([True, True, False, True])
     table = evaluation.confidence_summary(confidence, correct)
     assert table.loc["correct", "predictions"] == 3 and table.loc["wrong", "predictions"] == 1
     assert table.loc["correct", "share above 0.9"] == pytest.approx(2 / 3)
+    assert table.loc["correct", "share above 0.99"] == pytest.approx(1 / 3)
+    assert table.loc["wrong", "share above 0.99"] == 0
     assert table.loc["wrong", "mean confidence"] == pytest.approx(0.6)
 
 

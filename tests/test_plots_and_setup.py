@@ -55,12 +55,13 @@ def test_importing_helpers_first_silences_tensorflow_logs():
 
 
 def test_model_comparison_shows_mean_std_and_every_seed():
-    runs = [{"model": "a", "seed": s, "test_accuracy": v} for s, v in enumerate([0.97, 0.98, 0.99])]
-    runs += [{"model": "b", "seed": 0, "test_accuracy": 0.95}]
+    runs = [{"model": "a", "seed": s, "val_accuracy": v} for s, v in enumerate([0.97, 0.98, 0.99])]
+    runs += [{"model": "b", "seed": 0, "val_accuracy": 0.95}]
     fig = plots.plot_model_comparison(runs, title="q?")
     ax = fig.axes[0]
     assert ax.get_title() == "q?"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert ax.get_ylabel() == "validation accuracy"
     assert sum(len(c.get_offsets()) for c in ax.collections if c.get_label() != "_nolegend_") >= 4
     means = [line.get_ydata()[0] for line in ax.lines if line.get_marker() == "D"]
     assert means == pytest.approx([0.98, 0.95])
@@ -69,7 +70,7 @@ def test_model_comparison_shows_mean_std_and_every_seed():
     plt.close(fig)
 
 
-def test_learning_curves_mark_the_best_validation_epoch():
+def test_learning_curves_mark_the_best_validation_epoch_and_zoom_on_validation_loss():
     history = {
         "loss": [1.0, 0.5, 0.3],
         "val_loss": [0.9, 0.4, 0.6],
@@ -77,9 +78,43 @@ def test_learning_curves_mark_the_best_validation_epoch():
         "val_accuracy": [0.6, 0.85, 0.8],
     }
     fig = plots.plot_learning_curves(history)
-    loss_ax, acc_ax = fig.axes
+    loss_ax, zoom_ax, acc_ax = fig.axes
     assert any("epoch 2" in t.get_text() for t in loss_ax.get_legend().get_texts())
     assert list(loss_ax.lines[1].get_ydata()) == [0.9, 0.4, 0.6]
+    # the middle panel holds the validation loss alone, on its own scale
+    assert [list(line.get_ydata()) for line in zoom_ax.lines if line.get_label() == "validation"] == [[0.9, 0.4, 0.6]]
+    assert zoom_ax.get_ylim()[0] > 0.3 and "validation loss" in zoom_ax.get_title()
     assert list(acc_ax.lines[0].get_ydata()) == [0.5, 0.8, 0.9]
     assert list(acc_ax.lines[1].get_ydata()) == [0.6, 0.85, 0.8]
+    plt.close(fig)
+
+
+def test_course_style_is_sharp_and_uses_constrained_layout():
+    plots.use_course_style()
+    try:
+        assert plt.rcParams["figure.dpi"] >= 100
+        fig = plots.show_digits(np.zeros((3, 28, 28)), labels=[1, 2, 3], title="a title")
+        assert fig.get_layout_engine().__class__.__name__ == "ConstrainedLayoutEngine"
+        plt.close(fig)
+    finally:
+        matplotlib.rcdefaults()
+
+
+def test_show_digits_can_scale_each_image_on_its_own():
+    images = np.stack([np.full((4, 4), 0.5), np.full((4, 4), 1.25)])
+    shared = plots.show_digits(images, shared_scale=True)
+    each = plots.show_digits(images, shared_scale=False)
+    assert [ax.images[0].get_clim()[1] for ax in shared.axes] == [1.25, 1.25]
+    assert [ax.images[0].get_clim()[1] for ax in each.axes] == [0.5, 1.25]
+    plt.close("all")
+
+
+def test_confusion_difference_leaves_unchanged_cells_blank():
+    before = np.diag(np.full(10, 90))
+    after = before.copy()
+    after[4, 9] = 3  # a new mistake
+    before[3, 5] = 4  # a mistake the second model no longer makes
+    fig = plots.plot_confusion_difference(before, after)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert sorted(t for t in texts if t) == ["+3", "-4"]
     plt.close(fig)

@@ -47,10 +47,23 @@ def test_every_notebook_has_graded_exercises():
     for path in INSTRUCTOR:
         nb = nbformat.read(path, as_version=4)
         meta = [c.metadata.get("nbgrader", {}) for c in nb.cells]
-        answers = [m for m in meta if m.get("solution")]
-        checks = [m for m in meta if m.get("grade")]
+        answers = [m for m in meta if m.get("solution") and not m.get("grade")]
+        checks = [m for m in meta if m.get("grade") and not m.get("solution")]
         assert len(answers) >= 2 and len(checks) >= 2, f"{path.name}: too few exercises with checks"
         assert all(m.get("locked") and m.get("points", 0) > 0 for m in checks), path.name
+        # one short written answer graded by hand: an unlocked markdown cell with points
+        written = [
+            c
+            for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade") and c.metadata["nbgrader"].get("solution")
+        ]
+        assert written, f"{path.name}: no manually graded written question"
+        assert all(c.cell_type == "markdown" and c.metadata["nbgrader"].get("points", 0) > 0 for c in written), (
+            path.name
+        )
+        assert all("### BEGIN SOLUTION" in c.source for c in written), (
+            f"{path.name}: a written answer has no model answer"
+        )
         ids = [m["grade_id"] for m in meta if "grade_id" in m]
         assert len(ids) == len(set(ids)), f"{path.name}: duplicate grade_id"
     assert any("### BEGIN HIDDEN TESTS" in c.source for p in INSTRUCTOR for c in nbformat.read(p, 4).cells)
@@ -70,7 +83,12 @@ def test_no_solution_or_hidden_test_leaks(student_dir):
         for line in secrets:
             assert line not in text, f"{path.name}: solution or hidden test leaked: {line!r}"
         solution_cells = [c for c in student.cells if c.metadata.get("nbgrader", {}).get("solution")]
-        assert solution_cells and all("raise NotImplementedError()" in c.source for c in solution_cells)
+        code_answers = [c for c in solution_cells if c.cell_type == "code"]
+        written = [c for c in solution_cells if c.cell_type == "markdown"]
+        assert code_answers and all("raise NotImplementedError()" in c.source for c in code_answers)
+        assert written and all("YOUR ANSWER HERE" in c.source for c in written), (
+            f"{path.name}: written answer not blanked"
+        )
         assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code"), (
             f"{path.name}: the student version still has outputs"
         )
