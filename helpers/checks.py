@@ -25,7 +25,7 @@ class CheckFailed(AssertionError):
 
 
 def _fail(message: str) -> NoReturn:
-    raise CheckFailed(message)
+    raise CheckFailed(message) from None  # no chained traceback from inside the check
 
 
 def _describe(value: Any) -> str:
@@ -74,8 +74,7 @@ def _number(value: Any, name: str, *, integer: bool = False, fraction: bool = Fa
     if isinstance(value, (bool, np.bool_)):
         _fail(f"`{name}` is {value}, a yes/no value: store a number.")
     if not isinstance(value, numbers.Real):
-        size = f" holding {len(value)} values" if isinstance(value, (list, tuple, dict, set, np.ndarray)) else ""
-        _fail(f"`{name}` should be one number, got a {type(value).__name__}{size}: {_describe(value)}.")
+        _fail(f"`{name}` should be one number, got {_describe(value)}.")
     if integer and isinstance(value, numbers.Integral):
         return int(value)
     x = float(value)
@@ -85,6 +84,10 @@ def _number(value: Any, name: str, *, integer: bool = False, fraction: bool = Fa
         _fail(f"`{name}` is infinite: a division by zero? Compute it again.")
     if integer and not x.is_integer():
         _fail(f"`{name}` is {x:g}, not a whole number: store an int (digits and counts have no decimals).")
+    if integer:
+        _fail(
+            f"`{name}` is the float {x!r}: store it as an int, e.g. `int(...)` (digits and counts are whole numbers)."
+        )
     if fraction and 1 < x <= 100:
         _fail(f"`{name}` is {x:g}: that looks like a percentage; keep fractions between 0 and 1.")
     if fraction and not 0 <= x <= 1:
@@ -232,19 +235,10 @@ def check_predictions(first_predictions: Any, model: Any, x_val: Any, y_val: Any
         return f"Correct: these are the model's predictions; {correct} of {n} match the true labels."
     if np.array_equal(p, np.asarray(y_val)):
         _fail("those are the true labels, not the model's predictions: use model.predict(...).argmax(axis=1).")
-    if np.array_equal(p, model.predict(np.asarray(x_test)[:n], verbose=0).argmax(axis=1)):
+    if x_test is not None and np.array_equal(p, model.predict(np.asarray(x_test)[:n], verbose=0).argmax(axis=1)):
         _fail(f"those are predictions for the test images; use x_val[:{n}] (the test set waits for the end).")
     bad = int(np.flatnonzero(p != expected)[0])
     _fail(f"image {bad}: you predict {p[bad]}, the model's most probable digit is {expected[bad]}.")
-
-
-def _dropout_rates(model: Any, name: str) -> list[float]:
-    import keras
-
-    _present(model, name, "a Keras model")
-    if not isinstance(model, keras.Model):
-        _fail(f"`{name}` should be the Keras model you built and trained, got {_describe(model)}.")
-    return [float(layer.rate) for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
 
 
 def _history(history: Any, name: str) -> dict[str, np.ndarray]:
@@ -267,8 +261,13 @@ def _history(history: Any, name: str) -> dict[str, np.ndarray]:
 @_check(1)
 def check_dropout_gap(gap_dropout_05: Any, history_05: Any, model_05: Any, reference_gap: float) -> str:
     """Check the last-epoch training-minus-validation accuracy gap with Dropout(0.5), against 0.2's."""
+    import keras
+
     gap = _number(gap_dropout_05, "gap_dropout_05")
-    rates = _dropout_rates(model_05, "model_05")
+    _present(model_05, "model_05", "a Keras model")
+    if not isinstance(model_05, keras.Model):
+        _fail(f"`model_05` should be the Keras model you built and trained, got {_describe(model_05)}.")
+    rates = [float(layer.rate) for layer in model_05.layers if isinstance(layer, keras.layers.Dropout)]
     if not rates:
         _fail("`model_05` has no Dropout layer: build the baseline with Dropout(0.5) in both places.")
     if any(rate != 0.5 for rate in rates):
@@ -288,18 +287,16 @@ def check_dropout_gap(gap_dropout_05: Any, history_05: Any, model_05: Any, refer
         _fail(f"{gap:+.4f} is not the last epoch's accuracy - val_accuracy in history_05 ({expected:+.4f}).")
     ref = _number(reference_gap, "reference_gap")
     points = (gap - ref) * 100
-    relation = "the same as" if abs(points) < 0.005 else f"{abs(points):.2f} percentage points"
-    relation += "" if abs(points) < 0.005 else (" below" if points < 0 else " above")
+    side = "below" if points < 0 else "above"
+    relation = "the same as" if abs(points) < 0.005 else f"{abs(points):.2f} percentage points {side}"
     meaning = (
-        "More dropout makes training harder (training accuracy is measured with dropout on), so the model "
-        "overfits less."
+        "makes training harder and the model overfits less."
         if points < 0
-        else "Training accuracy is measured with dropout on, so more dropout usually lowers it (less "
-        "overfitting); after 3 epochs, seed-to-seed noise can hide that."
+        else "usually shrinks the gap (less overfitting); after 3 epochs, seed-to-seed noise can hide that."
     )
     return (
-        f"Measured: with dropout 0.5 the gap is {gap:+.2%}, {relation} the 0.2 model's {ref:+.2%} "
-        f"measured the same way. {meaning}"
+        f"Measured: with dropout 0.5 the gap is {gap:+.2%}, {relation} the 0.2 model's {ref:+.2%} measured the same "
+        f"way. Training accuracy is measured with dropout on, so more dropout {meaning}"
     )
 
 
@@ -355,16 +352,17 @@ def check_mean_accuracy(improved_mean: Any, runs: Any, model_name: str, metric: 
 def _per_seed(value: Any, name: str) -> np.ndarray:
     _present(value, name)
     if isinstance(value, numbers.Number) or (isinstance(value, np.ndarray) and value.ndim == 0):
-        _fail(f"{name} is one number; store one accuracy per seed, as a list.")
+        _fail(f"{name}: you stored one number; store one accuracy per seed, as a list.")
     a = _array(value, name)
     if a.ndim != 1:
-        _fail(f"{name} has shape {a.shape}; store a flat list, one accuracy per seed.")
+        _fail(f"{name}: shape {a.shape}; store a flat list, one accuracy per seed.")
     if len(a) < 3:
-        _fail(f"{name} has {len(a)} value(s): use at least 3 seeds, or the noise cannot be measured.")
+        _fail(f"{name}: {len(a)} value(s); use at least 3 seeds, or the noise cannot be measured.")
     if (a > 1).any() and (a <= 100).all():
-        _fail(f"{name} looks like percentages; keep accuracies as fractions between 0 and 1.")
-    if (a <= 0.5).any() or (a > 1).any():
-        _fail(f"{name} has {a.min():g}: not an accuracy after training (expected between 0.5 and 1).")
+        _fail(f"{name}: those look like percentages; keep accuracies as fractions between 0 and 1.")
+    bad = a[(a <= 0.5) | (a > 1)]
+    if bad.size:
+        _fail(f"{name}: {bad[0]:g} is not an accuracy after training (expected between 0.5 and 1).")
     return a.astype(float)
 
 
@@ -544,10 +542,8 @@ def check_misread(misread: Any, model: Any, render: Callable) -> str:
         image = render(**misread)
     except NotImplementedError:
         raise
-    except TypeError as exc:
-        _fail(f"render(**misread) raised TypeError: {exc}. The allowed keys are {allowed}.")
     except Exception as exc:
-        _fail(f"render(**misread) raised {type(exc).__name__}: {exc}. Check the values in `misread`.")
+        _fail(f"render(**misread) raised {type(exc).__name__}: {exc}. Keys: {allowed}; check their values.")
     try:
         read, probabilities = predict_digit(model, image)
     except ValueError as exc:

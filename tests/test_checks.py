@@ -175,7 +175,8 @@ def test_most_ink_digit():
         (True, "yes/no value"),
         ("0", "stored text '0'"),
         (7.9, "not a whole number"),
-        (np.array([8, 1]), "should be one number, got a ndarray"),
+        (8.0, "store it as an int"),
+        (np.array([8, 1]), "should be one number, got ndarray"),
         (12, "between 0 and 9"),
     ]:
         with pytest.raises(Failed, match=message):
@@ -220,7 +221,7 @@ def test_predictions():
         (np.array([7, 2, 9, 0, 8]), r"predictions for the test images; use x_val\[:5\]"),
         (np.array([3.0, 1, 4, 1, 5]), "integers"),
         (np.array([3, 1, 4, 1, 5, 9]), r"shape \(5,\)"),
-        (np.array([3, 1, 4, 1, 6]), "image 4: you predict 6"),
+        (np.array([3, 1, 4, 1, 7]), "image 4: you predict 7"),
         (["3", "1", "4", "1", "5"], "holds text"),
         (None, "still empty"),
     ]:
@@ -279,6 +280,7 @@ def test_wide_params():
         (407_050, "512-wide model"),
         ("814,090", "stored text '814,090'"),
         (814_090.5, "not a whole number"),
+        (814_090.0, "store it as an int"),
         (True, "yes/no"),
         (np.array([814_090]), "one number"),
         (669_706, "not it"),
@@ -380,7 +382,7 @@ def test_coverage():
         (0.3, 0.5, "not the share of images"),
         (40.0, 0.5, "looks like a percentage"),
         (0.4, 50.0, "looks like a percentage"),
-        (2, 0.5, "a count"),
+        (250, 0.5, "a count"),
         (None, 0.5, "`coverage` is still empty"),
         (0.4, "0.5", "stored text"),
     ]:
@@ -480,17 +482,16 @@ def test_unexpected_errors_become_check_failed():
     assert checks.check_mean_accuracy.__name__ == "check_mean_accuracy"
 
 
-junk = st.one_of(
+odd = st.one_of(  # neither text nor a dict
     st.none(),
     st.just(Ellipsis),
-    st.text(max_size=8),
-    st.sampled_from(["669,706", "0.985", "814,090", "1", "7", ""]),
     st.booleans(),
     st.just(np.True_),
     st.sampled_from([math.nan, math.inf, -math.inf, np.float32("nan")]),
-    st.dictionaries(st.text(max_size=3), st.integers(), max_size=3),
     st.just(object()),
 )
+text = st.text(max_size=8) | st.sampled_from(["669,706", "0.985", "814,090", "1", "7", ""])
+junk = odd | text | st.dictionaries(st.text(max_size=3), st.integers(), max_size=3)
 several = st.one_of(
     st.lists(st.integers(0, 9) | st.floats(0, 1), min_size=2, max_size=5),
     hnp.arrays(np.float64, st.integers(2, 5), elements=st.floats(0, 1)),
@@ -514,44 +515,68 @@ WRONG = {
     "array": not_arrays,
     "function": junk | st.integers() | st.builds(lambda v: lambda *_: v, junk | not_whole | several),
     "pair": junk | st.integers() | bad_pairs.filter(lambda v: not isinstance(v, list) or len(v) != 2),
-    "dict": junk.filter(lambda v: not isinstance(v, dict)) | bad_dicts,
+    "dict": odd | text | bad_dicts,
     "per_seed": junk | st.floats(0.5, 1) | st.lists(st.floats(0.6, 1), max_size=2) | percentages,
-    "verdict": junk.filter(lambda v: not isinstance(v, str)) | not_verdicts,
+    "verdict": odd | st.integers() | st.floats() | not_verdicts,
 }
 
 
+SIGNATURES = {
+    "check_class_proportions": "proportions, y_test, y_train",
+    "check_scaled": "x_test_scaled, x_test",
+    "check_most_ink_digit": "most_ink, x_train, y_train",
+    "check_dense_params": "dense_params",
+    "check_predictions": "first_predictions, model, x_val, y_val, x_test",
+    "check_dropout_gap": "gap_dropout_05, history_05, model_05, reference_gap",
+    "check_wide_params": "params_wide",
+    "check_mean_accuracy": "improved_mean, runs, model_name, metric",
+    "check_ab_result": "with_technique, without_technique, verdict, technique",
+    "check_most_common_mistake": "most_common_mistake, cm",
+    "check_recall": "recall_9, cm, digit",
+    "check_coverage": "coverage, accuracy_answered, confidence, predicted, y, threshold",
+    "check_digit_reading": "digit_1, confidence_1, expected",
+    "check_centring_matters": "no_centring, correct_uncentred, model, paths, labels",
+    "check_misread": "misread, model, render",
+}
+
+
+def test_public_checks_and_their_signatures():
+    import inspect
+
+    public = {name for name in dir(checks) if name.startswith("check_")}
+    assert public == set(SIGNATURES)
+    for name, parameters in SIGNATURES.items():
+        assert ", ".join(inspect.signature(getattr(checks, name)).parameters) == parameters, name
+
+
 def cases(paths, labels):
-    """(kind of wrong answer, a call of one check with that answer in one answer argument)."""
+    """{case: (kind of wrong answer, check, position of the answer, the other arguments)}."""
     x = np.arange(256, dtype=np.uint8).reshape(16, 16)
     history, model_05 = {"accuracy": ACC, "val_accuracy": VAL}, dropout_model(0.5, 0.5)
-    model, model_28 = identity_model(), template_model()
-    args = (CONFIDENCE, PREDICTED, Y_COVERAGE, 0.99)
+    model_28, coverage_args = template_model(), (CONFIDENCE, PREDICTED, Y_COVERAGE, 0.99)
     return {
-        "class_proportions": ("array", lambda v: checks.check_class_proportions(v, Y_TEST, Y_TRAIN)),
-        "scaled": ("array", lambda v: checks.check_scaled(v, x)),
-        "most_ink_digit": ("integer", lambda v: checks.check_most_ink_digit(v, X_TRAIN, Y_TRAIN)),
-        "dense_params": ("function", checks.check_dense_params),
-        "predictions": ("array", lambda v: checks.check_predictions(v, model, X_VAL, Y_VAL, X_TEST)),
-        "dropout_gap": ("number", lambda v: checks.check_dropout_gap(v, history, model_05, REFERENCE_GAP)),
-        "dropout_history": ("number", lambda v: checks.check_dropout_gap(GAP, v, model_05, REFERENCE_GAP)),
-        "dropout_model": ("number", lambda v: checks.check_dropout_gap(GAP, history, v, REFERENCE_GAP)),
-        "wide_params": ("integer", checks.check_wide_params),
-        "mean_accuracy": ("number", lambda v: checks.check_mean_accuracy(v, RUNS, "improved")),
-        "ab_with": ("per_seed", lambda v: checks.check_ab_result(v, WITHOUT, "better")),
-        "ab_without": ("per_seed", lambda v: checks.check_ab_result(WITH, v, "better")),
-        "ab_verdict": ("verdict", lambda v: checks.check_ab_result(WITH, WITHOUT, v)),
-        "most_common_mistake": ("pair", lambda v: checks.check_most_common_mistake(v, CM)),
-        "recall": ("number", lambda v: checks.check_recall(v, CM, 9)),
-        "coverage": ("number", lambda v: checks.check_coverage(v, 0.5, *args)),
-        "accuracy_answered": ("number", lambda v: checks.check_coverage(0.4, v, *args)),
-        "digit": ("integer", lambda v: checks.check_digit_reading(v, 0.9)),
-        "confidence": ("number", lambda v: checks.check_digit_reading(1, v)),
-        "no_centring": ("function", lambda v: checks.check_centring_matters(v, 0, model_28, paths, labels)),
-        "correct_uncentred": (
-            "integer",
-            lambda v: checks.check_centring_matters(no_centring, v, model_28, paths, labels),
-        ),
-        "misread": ("dict", lambda v: checks.check_misread(v, model_28, render)),
+        "class_proportions": ("array", checks.check_class_proportions, 0, (Y_TEST, Y_TRAIN)),
+        "scaled": ("array", checks.check_scaled, 0, (x,)),
+        "most_ink_digit": ("integer", checks.check_most_ink_digit, 0, (X_TRAIN, Y_TRAIN)),
+        "dense_params": ("function", checks.check_dense_params, 0, ()),
+        "predictions": ("array", checks.check_predictions, 0, (identity_model(), X_VAL, Y_VAL, X_TEST)),
+        "dropout_gap": ("number", checks.check_dropout_gap, 0, (history, model_05, REFERENCE_GAP)),
+        "dropout_history": ("number", checks.check_dropout_gap, 1, (GAP, model_05, REFERENCE_GAP)),
+        "dropout_model": ("number", checks.check_dropout_gap, 2, (GAP, history, REFERENCE_GAP)),
+        "wide_params": ("integer", checks.check_wide_params, 0, ()),
+        "mean_accuracy": ("number", checks.check_mean_accuracy, 0, (RUNS, "improved")),
+        "ab_with": ("per_seed", checks.check_ab_result, 0, (WITHOUT, "better")),
+        "ab_without": ("per_seed", checks.check_ab_result, 1, (WITH, "better")),
+        "ab_verdict": ("verdict", checks.check_ab_result, 2, (WITH, WITHOUT)),
+        "most_common_mistake": ("pair", checks.check_most_common_mistake, 0, (CM,)),
+        "recall": ("number", checks.check_recall, 0, (CM, 9)),
+        "coverage": ("number", checks.check_coverage, 0, (0.5, *coverage_args)),
+        "accuracy_answered": ("number", checks.check_coverage, 1, (0.4, *coverage_args)),
+        "digit": ("integer", checks.check_digit_reading, 0, (0.9,)),
+        "confidence": ("number", checks.check_digit_reading, 1, (1,)),
+        "no_centring": ("function", checks.check_centring_matters, 0, (0, model_28, paths, labels)),
+        "correct_uncentred": ("integer", checks.check_centring_matters, 1, (no_centring, model_28, paths, labels)),
+        "misread": ("dict", checks.check_misread, 0, (model_28, render)),
     }
 
 
@@ -564,17 +589,26 @@ CASES = [
 
 
 def test_every_check_is_probed(digit_files):
-    probed = {check.__name__ for _, check in cases(*digit_files).values() if hasattr(check, "__name__")}
-    assert set(cases(*digit_files)) == set(CASES)
-    assert {"check_dense_params", "check_wide_params"} <= probed
+    probed = cases(*digit_files)
+    assert list(probed) == CASES
+    assert {check.__name__ for _, check, _, _ in probed.values()} == set(SIGNATURES)
 
 
 @pytest.mark.parametrize("name", CASES)
 @settings(max_examples=30, deadline=None, database=None)
 @given(data=st.data())
 def test_wrong_types_get_a_message_never_a_traceback(digit_files, name, data):
-    kind, check = cases(*digit_files)[name]
+    kind, check, position, others = cases(*digit_files)[name]
     value = data.draw(WRONG[kind], label=kind)
     with pytest.raises(Failed) as failure:
-        check(value)
+        check(*others[:position], value, *others[position:])
     assert str(failure.value).strip()
+
+
+def test_failures_carry_no_chained_traceback():
+    with pytest.raises(Failed) as failure:
+        checks.check_dense_params(lambda n: n)
+    assert failure.value.__suppress_context__ and failure.value.__cause__ is None
+    with pytest.raises(Failed) as failure:
+        checks.check_mean_accuracy(0.98, [{"model": "a"}], "a")
+    assert failure.value.__suppress_context__
