@@ -10,6 +10,8 @@
 #   make test-browser   only the JupyterLab browser tests (make browser installs Chromium)
 #   make bench  measure run times and accuracy (about 30 min) -> benchmarks/results.{json,md}, README table
 #
+# run, lab, data and bench install what the notebooks import; test, lint, format and student add
+# pyproject's dev and instructor extras. The lock pins all of them.
 # USE_LOCK=0 installs from the ranges in pyproject.toml instead of the tested lock
 # (for a platform the lock does not cover); PYTHON=python3.12 picks another interpreter.
 
@@ -20,6 +22,7 @@ USE_LOCK ?= 1
 LOCK := requirements-lock.txt
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 # Prefer the environment's own Jupyter kernels over any in the user's home.
@@ -38,18 +41,29 @@ $(BIN)/python:
 	  sys.exit(not ok)'
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml $(LOCK)
+# pip install with the lock as constraints where it fits this Python (3.11), else from pyproject's ranges.
+# $(1): what is installed (for the message), $(2): the requirement (. or .[extras]).
+define pip_install
 	@if [ "$(USE_LOCK)" = 1 ] && $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then \
-	  echo "Installing the tested package set from $(LOCK) ..."; \
-	  $(BIN)/python -m pip install --disable-pip-version-check -q -r $(LOCK); \
+	  echo "Installing $(1), tested versions from $(LOCK) ..."; constraints="-c $(LOCK)"; \
 	else \
-	  echo "Installing from the version ranges in pyproject.toml (the lock is for Python 3.11) ..."; \
-	  $(BIN)/python -m pip install --disable-pip-version-check -q "setuptools>=68" wheel; \
-	fi
-	$(BIN)/python -m pip install --disable-pip-version-check -q --no-build-isolation -e .
+	  echo "Installing $(1) from the version ranges in pyproject.toml (the lock is for Python 3.11) ..."; constraints=""; \
+	fi; \
+	$(BIN)/python -m pip install --disable-pip-version-check -q $$constraints "setuptools>=68" wheel && \
+	$(BIN)/python -m pip install --disable-pip-version-check -q $$constraints --no-build-isolation -e "$(2)"
+endef
+
+# What a student needs: the packages the notebooks and helpers import.
+$(STAMP): $(BIN)/python pyproject.toml $(LOCK)
+	$(call pip_install,the course's packages,.)
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (MNIST course)" >/dev/null
 	@touch $@
 	@echo "Environment ready in $(VENV)/"
+
+# What the tests, lint and the instructor tools need on top (pyproject's dev and instructor extras).
+$(TEST_STAMP): $(STAMP)
+	$(call pip_install,the test and instructor tools,.[dev,instructor])
+	@touch $@
 
 install: $(STAMP)
 
@@ -65,17 +79,17 @@ bench: data
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/report.py --readme README.md
 
-test: data browser
+test: data browser $(TEST_STAMP)
 	$(BIN)/python -m pytest $(NBVAL_FLAGS) notebooks tests
 
-test-browser: data browser
+test-browser: data browser $(TEST_STAMP)
 	$(BIN)/python -m pytest -m browser tests
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(STAMP)
+format: $(TEST_STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
@@ -94,13 +108,13 @@ browser:
 lab: data
 	$(BIN)/jupyter lab notebooks/
 
-student: $(STAMP)
+student: $(TEST_STAMP)
 	$(BIN)/python scripts/make_student.py --out release
 
 # Re-resolve the lock from pyproject.toml's ranges in a scratch environment (Python 3.11).
 lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
-	build/lock-venv/bin/python -m pip install -q "setuptools>=68" wheel -e .
+	build/lock-venv/bin/python -m pip install -q "setuptools>=68" wheel -e ".[dev,instructor]"
 	{ sed -n '1,2p' $(LOCK); build/lock-venv/bin/python -m pip freeze --all --exclude-editable \
 	  | grep -v -E '^(pip|mnist-keras-course)=='; } > $(LOCK).new && mv $(LOCK).new $(LOCK)
 	rm -rf build/lock-venv

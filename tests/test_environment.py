@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 from pathlib import Path
 
@@ -40,8 +41,14 @@ def conda_pip_lines() -> list[str]:
     return pip
 
 
-def direct_requirements() -> list[Requirement]:
+def runtime_requirements() -> list[Requirement]:
     return [Requirement(r) for r in pyproject()["project"]["dependencies"]]
+
+
+def direct_requirements() -> list[Requirement]:
+    """The runtime set and every extra (dev, instructor): what the lock covers."""
+    extras = pyproject()["project"]["optional-dependencies"]
+    return runtime_requirements() + [Requirement(r) for reqs in extras.values() for r in reqs]
 
 
 def test_every_direct_dependency_has_an_upper_bound():
@@ -70,8 +77,8 @@ def test_environment_yml_pins_equal_the_lock():
         (spec,) = req.specifier
         assert spec.operator == "==", f"environment.yml: {line} should be an exact pin"
         pinned[canonicalize_name(req.name)] = Version(spec.version)
-    direct = {canonicalize_name(r.name) for r in direct_requirements()}
-    assert set(pinned) == direct, f"environment.yml and pyproject list different packages: {set(pinned) ^ direct}"
+    runtime = {canonicalize_name(r.name) for r in runtime_requirements()}
+    assert set(pinned) == runtime, f"environment.yml and pyproject's runtime set differ: {set(pinned) ^ runtime}"
     for name, version in pinned.items():
         assert version == pins[name], f"environment.yml has {name}=={version}, the lock has {pins[name]}"
 
@@ -89,4 +96,33 @@ def test_conda_python_matches_the_lock_and_the_supported_range():
 def test_makefile_installs_the_lock_by_default():
     makefile = (REPO / "Makefile").read_text()
     assert "LOCK := requirements-lock.txt" in makefile
-    assert re.search(r"pip install .*-r \$\(LOCK\)", makefile)
+    assert 'constraints="-c $(LOCK)"' in makefile
+
+
+TOOLS = {"pytest", "nbval", "hypothesis", "ruff", "pre-commit", "playwright", "nbgrader"}
+
+
+def test_a_students_install_holds_no_test_or_instructor_tools():
+    """Walk the runtime set's requirements through the installed packages' metadata: no tool is reached."""
+    seen, todo = set(), [canonicalize_name(r.name) for r in runtime_requirements()]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue  # a platform-specific dependency not installed here
+        for line in requires:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):  # skip what only an extra asks for
+                todo.append(canonicalize_name(req.name))
+    assert len(seen) > 50, "the runtime set should reach TensorFlow's and Jupyter's dependencies"
+    assert not (TOOLS & seen), f"pip install . would pull {sorted(TOOLS & seen)}"
+    extras = {
+        canonicalize_name(Requirement(r).name)
+        for rs in pyproject()["project"]["optional-dependencies"].values()
+        for r in rs
+    }
+    assert extras >= TOOLS, f"every tool belongs to an extra: missing {sorted(TOOLS - extras)}"
