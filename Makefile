@@ -23,6 +23,7 @@ LOCK := requirements-lock.txt
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+TEST_EXTRAS := .[dev,instructor]
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 # Prefer the environment's own Jupyter kernels over any in the user's home.
@@ -62,7 +63,7 @@ $(STAMP): $(BIN)/python pyproject.toml $(LOCK)
 
 # What the tests, lint and the instructor tools need on top (pyproject's dev and instructor extras).
 $(TEST_STAMP): $(STAMP)
-	$(call pip_install,the test and instructor tools,.[dev,instructor])
+	$(call pip_install,the test and instructor tools,$(TEST_EXTRAS))
 	@touch $@
 
 install: $(STAMP)
