@@ -24,7 +24,7 @@ def test_show_digits_grid_and_captions():
     axes = fig.axes
     assert len(axes) == 9  # 3 x 3 grid, two left empty
     assert [ax.get_title() for ax in axes[:7]] == [str(i) for i in range(7)]
-    assert fig._suptitle.get_text() == "t"
+    assert fig.get_suptitle() == "t"
     plt.close(fig)
     with pytest.raises(ValueError, match=r"\(N, H, W\)"):
         plots.show_digits(np.zeros((28, 28)))

@@ -315,7 +315,7 @@ def test_plot_prediction():
     fig = plot_prediction(REF, probs)
     try:
         image_ax, bar_ax = fig.axes
-        assert fig._suptitle.get_text() == "What does the model read?"
+        assert fig.get_suptitle() == "What does the model read?"
         assert [t.get_text() for t in bar_ax.get_yticklabels()] == ["8", "5", "3"]  # most probable on top
         assert bar_ax.get_xlabel() == "probability" and bar_ax.get_ylabel() == "digit"
         assert image_ax.images[0].get_cmap().name == "gray_r"
