@@ -78,21 +78,22 @@ def benchmark_accuracy(path: str | os.PathLike | None = None):
     measured = str(section.get("machine", {}).get("date", "unknown"))[:10]
     if section.get("quick"):
         measured += " (quick run: not representative)"
-    rows = []
-    for key, model in models.items():
-        runs = pd.DataFrame(model["runs"])
-        rows.append(
-            {
-                "model": BENCHMARK_NAMES.get(key, key),
-                "epochs": model["epochs"],
-                "batch_size": model["batch_size"],
-                "seeds": len(runs),
-                "val_accuracy mean": runs["val_accuracy"].mean(),
-                "val_accuracy std": runs["val_accuracy"].std(),
-                "test_accuracy mean": runs["test_accuracy"].mean(),
-                "test_accuracy std": runs["test_accuracy"].std(),
-                "s_per_training": runs["train_seconds"].mean(),
-                "measured": measured,
-            }
-        )
-    return pd.DataFrame(rows)
+    runs = [
+        {"model": BENCHMARK_NAMES.get(key, key), "epochs": m["epochs"], "batch_size": m["batch_size"], **run}
+        for key, m in models.items()
+        for run in m["runs"]
+    ]
+    stats = summarize_runs(runs)  # mean and sample std over seeds, as for the notebooks' own runs
+    return pd.DataFrame(
+        {
+            "model": stats.index,
+            "epochs": stats[("epochs", "mean")].astype(int).to_numpy(),
+            "batch_size": stats[("batch_size", "mean")].astype(int).to_numpy(),
+            "seeds": stats[("seeds", "n")].to_numpy(),
+            **{
+                f"{m} {s}": stats[(m, s)].to_numpy() for m in ("val_accuracy", "test_accuracy") for s in ("mean", "std")
+            },
+            "s_per_training": stats[("train_seconds", "mean")].to_numpy(),
+            "measured": measured,
+        }
+    )
