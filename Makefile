@@ -10,7 +10,7 @@
 #   make test-browser   only the JupyterLab browser tests (make browser installs Chromium)
 #   make bench  measure run times and accuracy (about 30 min) -> benchmarks/results.{json,md}, README table
 #
-# run, lab, data and bench install what the notebooks import; test, lint, format and student add
+# run, lab and data install what the notebooks import; test, lint, format, student and bench add
 # pyproject's dev and instructor extras. The lock pins all of them.
 # USE_LOCK=0 installs from the ranges in pyproject.toml instead of the tested lock
 # (for a platform the lock does not cover); PYTHON=python3.12 picks another interpreter.
@@ -76,7 +76,7 @@ run: data
 
 # Benchmarks: every section, then the README's "what to expect" table from the results.
 # One section again: .venv/bin/python benchmarks/bench.py --only accuracy
-bench: data
+bench: data $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/report.py --readme README.md
 

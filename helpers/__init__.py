@@ -1,13 +1,16 @@
-"""Plumbing for the MNIST course notebooks: data, plots and checks.
+"""Plumbing for the MNIST course notebooks: data, models, plots, evaluation, preprocessing and checks.
 
-Importing this package first keeps TensorFlow's C++ start-up log lines
-(absl, oneDNN, CUDA and CPU-feature notes) out of notebook outputs and test
-logs. Import ``helpers`` before ``keras`` or ``tensorflow``.
+Import ``helpers`` (any part of it) before ``keras`` or ``tensorflow``: from then on, the first
+import of TensorFlow runs with its C++ start-up log lines (absl, oneDNN, CUDA and CPU-feature
+notes) muted, so they stay out of notebook outputs and test logs. TensorFlow itself is not
+loaded until something imports it, so ``helpers.data`` and ``helpers.files`` stay light.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.abc
+import importlib.util
 import os
 import sys
 
@@ -15,35 +18,51 @@ import sys
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide C++ INFO/WARNING/ERROR lines
 
+__all__ = ["canvas", "checks", "data", "evaluation", "files", "models", "plots", "preprocess", "training"]
 
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with file descriptor 2 muted.
 
-    TensorFlow prints a few lines from C++ before its logging is configured
-    (``absl::InitializeLog``, oneDNN and CUDA notes); ``TF_CPP_MIN_LOG_LEVEL``
-    does not reach them. Python exceptions still propagate after stderr is
-    restored, so a broken install is reported as usual.
-    """
-    if "tensorflow" in sys.modules:
-        return
+@contextlib.contextmanager
+def _stderr_muted():
+    """Point file descriptor 2 at /dev/null for the block (C++ code writes there, not to sys.stderr)."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):  # no real fd 2 (some IDEs)
-        import tensorflow
-
+    except (OSError, ValueError, AttributeError):  # no real fd 2 (some IDEs): nothing to mute
+        yield
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
+        yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
 
 
-with contextlib.suppress(ImportError):  # the data tools still work without TensorFlow
-    _import_tensorflow_quietly()
+class _QuietTensorFlow(importlib.abc.MetaPathFinder):
+    """Find ``tensorflow`` as usual, but run its import with fd 2 muted.
 
-__all__ = ["data"]
+    TensorFlow prints a few lines from C++ before its logging is configured;
+    ``TF_CPP_MIN_LOG_LEVEL`` does not reach them. Python exceptions still propagate
+    once stderr is restored, so a broken install is reported as usual.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # one import only; find the real spec without us
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            exec_module = spec.loader.exec_module
+
+            def quiet_exec_module(module):
+                with _stderr_muted():
+                    exec_module(module)
+
+            spec.loader.exec_module = quiet_exec_module
+        return spec
+
+
+if "tensorflow" not in sys.modules and not any(isinstance(f, _QuietTensorFlow) for f in sys.meta_path):
+    sys.meta_path.insert(0, _QuietTensorFlow())

@@ -1,4 +1,4 @@
-"""Evaluation plumbing: get the trained models, and turn predictions into tables."""
+"""Evaluation plumbing: turn predictions and runs into tables."""
 
 from __future__ import annotations
 
@@ -6,46 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from helpers import models as course_models
-
 DIGITS = list(range(10))
-
-# How each saved model is trained when a notebook needs it and it is missing.
-RECIPES = {
-    # build(n_train): the improved model's schedule spans the run, so it needs the training-set size
-    "baseline": dict(build=lambda n_train: course_models.build_baseline(), epochs=10, batch_size=128, notebook="02"),
-    "improved": dict(
-        build=course_models.build_improved,
-        epochs=course_models.IMPROVED_EPOCHS,
-        batch_size=course_models.IMPROVED_BATCH_SIZE,
-        notebook="03",
-    ),
-}
-
-
-def load_or_train(name: str, x_train: np.ndarray, y_train: np.ndarray, seed: int = 0):
-    """Load ``models/NAME.keras`` (safe mode); if it is missing, say so, train it and save it.
-
-    Pass the training split (``helpers.data.train_val_split``), as the notebooks train on it.
-    """
-    if name not in RECIPES:
-        raise ValueError(f"unknown model {name!r}: choose one of {sorted(RECIPES)}")
-    path = course_models.MODELS_DIR / f"{name}.keras"
-    if path.is_file():
-        print(f"{name}: loaded models/{path.name}")
-        return course_models.load_model(path)
-    import keras
-
-    recipe = RECIPES[name]
-    print(
-        f"{name}: models/{path.name} not found (notebook {recipe['notebook']} saves it); "
-        f"training it now: {recipe['epochs']} epochs, batch {recipe['batch_size']}"
-    )
-    keras.utils.set_random_seed(seed)
-    model = recipe["build"](len(x_train))
-    history = model.fit(x_train, y_train, epochs=recipe["epochs"], batch_size=recipe["batch_size"], verbose=1)
-    course_models.save_model(model, path, history=history.history)
-    return model
 
 
 def per_class_report(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
@@ -96,3 +57,14 @@ def confidence_summary(confidence: np.ndarray, correct: np.ndarray) -> pd.DataFr
             "share above 0.99": float((c > 0.99).mean()) if c.size else float("nan"),
         }
     return pd.DataFrame(rows).T
+
+
+def summarize_runs(runs: list[dict], by: str = "model"):
+    """Mean ± std of each numeric column over seeds, one row per ``by`` value (a DataFrame)."""
+    import pandas as pd
+
+    df = pd.DataFrame(runs)
+    numeric = [c for c in df.columns if c not in (by, "seed") and pd.api.types.is_numeric_dtype(df[c])]
+    summary = df.groupby(by, sort=False)[numeric].agg(["mean", "std"])
+    summary.insert(0, ("seeds", "n"), df.groupby(by, sort=False)["seed"].count())
+    return summary

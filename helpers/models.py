@@ -1,4 +1,4 @@
-"""The course's models, as compiled Keras models, plus saving and loading them safely.
+"""The course's models as compiled Keras models; saving, loading, and training one that is missing.
 
 Notebooks 02 and 03 write these models in the open; each asserts that its model has
 the same architecture as the builder here, so notebook 04 and the tests can reuse the
@@ -7,17 +7,18 @@ builders without drift.
 
 from __future__ import annotations
 
-import contextlib
+from helpers.files import atomic_path, write_atomic
+from helpers.training import TRAIN_SIZE
+
 import json
 import os
-import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 from keras import layers
-
-from helpers.data import TRAIN_SIZE, write_atomic
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -144,23 +145,20 @@ def assert_same_architecture(model: keras.Model, reference: keras.Model) -> None
 # ------------------------------------------------------------------ save / load
 
 
+class DamagedModelError(ValueError):
+    """A saved ``.keras`` file exists but cannot be read; the message says what to do."""
+
+
 def save_model(model: keras.Model, path: str | os.PathLike, history: dict | None = None) -> Path:
     """Save ``model`` (and its training history as JSON beside it), each written atomically."""
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"{path.name}: save models with the .keras extension (Keras 3's format)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
     if history is not None:
-        save_json(history_path(path), {k: [float(v) for v in vs] for k, vs in history.items()})
+        history = {k: [float(v) for v in vs] for k, vs in history.items()}
+        write_atomic(history_path(path), json.dumps(history, indent=1))
     return path
 
 
@@ -170,19 +168,72 @@ def history_path(model_path: str | os.PathLike) -> Path:
     return p.with_name(p.stem + ".history.json")
 
 
-def save_json(path: Path, obj: Any) -> None:
-    """Write JSON via a temp file and rename."""
-    write_atomic(path, json.dumps(obj, indent=1).encode("utf-8"))
-
-
 def load_model(path: str | os.PathLike) -> keras.Model:
-    """Load a ``.keras`` model in safe mode (no arbitrary code from the file is run)."""
+    """Load a ``.keras`` model in safe mode (no arbitrary code from the file is run).
+
+    The archive is checked first (a ``.keras`` file is a zip): an empty, truncated or corrupted
+    file raises :class:`DamagedModelError`, which says to delete it and train it again.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: run the notebook that trains it first")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damage = archive.testzip()  # the CRC of every member: a flipped byte shows here
+            damage = damage and f"{damage} inside it fails its checksum"
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        size = path.stat().st_size
+        damage = "it is empty" if size == 0 else f"{size:,} bytes that are not a complete .keras archive ({exc})"
+    if damage:
+        raise DamagedModelError(
+            f"{path} is damaged: {damage}. An interrupted copy or download? Delete it and run the notebook that "
+            "trains it again (notebooks 04 and 05 retrain a missing model by themselves)."
+        )
     return keras.models.load_model(path, safe_mode=True)
 
 
 def load_history(model_path: str | os.PathLike) -> dict[str, list[float]]:
     """Load the history saved beside a model by :func:`save_model`."""
     return json.loads(history_path(model_path).read_text())
+
+
+# ------------------------------------------------------------- load or train
+
+# How each saved model is trained when a notebook needs it and it is missing.
+RECIPES = {
+    # build(n_train): the improved model's schedule spans the run, so it needs the training-set size
+    "baseline": dict(build=lambda n_train: build_baseline(), epochs=10, batch_size=128, notebook="02"),
+    "improved": dict(build=build_improved, epochs=IMPROVED_EPOCHS, batch_size=IMPROVED_BATCH_SIZE, notebook="03"),
+}
+
+
+def load_or_train(name: str, x_train: np.ndarray, y_train: np.ndarray, seed: int = 0) -> keras.Model:
+    """Load ``models/NAME.keras`` (safe mode); if it is missing, say so, train it and save it.
+
+    Pass the training split (``helpers.data.train_val_split``), as the notebooks train on it.
+    A saved model whose architecture is not the recipe's is refused, naming the first difference.
+    """
+    if name not in RECIPES:
+        raise ValueError(f"unknown model {name!r}: choose one of {sorted(RECIPES)}")
+    recipe = RECIPES[name]
+    path = MODELS_DIR / f"{name}.keras"
+    if path.is_file():
+        model = load_model(path)
+        try:
+            assert_same_architecture(model, recipe["build"](len(x_train)))
+        except AssertionError as exc:
+            raise ValueError(
+                f"models/{path.name} is not the course's {name} model ({exc}). Move it aside or delete it, "
+                f"then run notebook {recipe['notebook']} (or this cell) to save the course's model."
+            ) from None
+        print(f"{name}: loaded models/{path.name}")
+        return model
+    print(
+        f"{name}: models/{path.name} not found (notebook {recipe['notebook']} saves it); "
+        f"training it now: {recipe['epochs']} epochs, batch {recipe['batch_size']}"
+    )
+    keras.utils.set_random_seed(seed)
+    model = recipe["build"](len(x_train))
+    history = model.fit(x_train, y_train, epochs=recipe["epochs"], batch_size=recipe["batch_size"], verbose=1)
+    save_model(model, path, history=history.history)
+    return model

@@ -276,3 +276,18 @@ def plot_confidence_histograms(
         )
     fig.suptitle(title)
     return fig
+
+
+def plot_prediction(image_28x28, probabilities, title: str | None = None) -> plt.Figure:
+    """Figure: the 28×28 input as the model sees it, next to its three most probable digits."""
+    probs = np.asarray(probabilities, dtype=float)
+    top = np.argsort(probs)[::-1][:3]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7, 3), gridspec_kw={"width_ratios": [1, 1.6]})
+    left.imshow(image_28x28, cmap=DIGIT_CMAP, vmin=0, vmax=1)
+    left.set(title="input (28×28)", xticks=[], yticks=[])
+    colours = sns.color_palette(PALETTE, 3)
+    bars = right.barh([str(d) for d in top][::-1], probs[top][::-1], color=colours[::-1])
+    right.bar_label(bars, labels=[f"{p:.0%}" for p in probs[top][::-1]], padding=3)
+    right.set(xlim=(0, 1.15), xlabel="probability", ylabel="digit", title="top 3")
+    fig.suptitle(title or "What does the model read?")
+    return fig

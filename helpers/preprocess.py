@@ -22,7 +22,6 @@ from scipy import ndimage
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.figure import Figure
 
 FRAME = 28  # MNIST images are 28×28 pixels...
 BOX = 20  # ...the digit fits a 20×20 box...
@@ -329,21 +328,3 @@ def predict_folder(model, folder, pattern: str | Sequence[str] = PATTERNS) -> pd
     table = pd.DataFrame(rows, columns=["file", "digit", "confidence", "top3", "error"])
     table["digit"] = pd.Series([row.get("digit") for row in rows], dtype=object)  # int, or None (not NaN)
     return table
-
-
-def plot_prediction(image_28x28, probabilities, title: str | None = None) -> Figure:
-    """Figure: the 28×28 input as the model sees it, next to its three most probable digits."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    probs = np.asarray(probabilities, dtype=float)
-    top = np.argsort(probs)[::-1][:3]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7, 3), gridspec_kw={"width_ratios": [1, 1.6]})
-    left.imshow(image_28x28, cmap="gray_r", vmin=0, vmax=1)
-    left.set(title="input (28×28)", xticks=[], yticks=[])
-    colours = sns.color_palette("colorblind", 3)
-    bars = right.barh([str(d) for d in top][::-1], probs[top][::-1], color=colours[::-1])
-    right.bar_label(bars, labels=[f"{p:.0%}" for p in probs[top][::-1]], padding=3)
-    right.set(xlim=(0, 1.15), xlabel="probability", ylabel="digit", title="top 3")
-    fig.suptitle(title or "What does the model read?")
-    return fig

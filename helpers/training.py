@@ -1,6 +1,8 @@
-"""Training plumbing: time each epoch, summarise runs over seeds, read the benchmark's accuracy."""
+"""Training plumbing: the course's train/validation split, epoch timing, the benchmark's accuracy."""
 
 from __future__ import annotations
+
+from helpers.evaluation import summarize_runs
 
 import json
 import os
@@ -20,6 +22,30 @@ BENCHMARK_NAMES = {
 }
 
 
+VALIDATION_SIZE = 10_000  # the last 10,000 training images: the course's fixed validation set
+TRAIN_SIZE = 60_000 - VALIDATION_SIZE
+
+
+def train_val_split(
+    x: np.ndarray, y: np.ndarray, n_val: int = VALIDATION_SIZE
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Split MNIST's training set into ``(x_train, y_train), (x_val, y_val)``: the last ``n_val`` for validation.
+
+    Every notebook and the benchmarks use this one fixed split, so every comparison is made on the
+    same 10,000 validation images and the test set stays for the final measurement. (Keras'
+    ``validation_split=`` also holds back the *last* images, but a fraction of whatever it is given.)
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"{len(x)} images but {len(y)} labels: pass the images and labels of the same set")
+    if not 0 < n_val < len(x):
+        raise ValueError(
+            f"cannot hold back {n_val:,} of {len(x):,} images for validation: "
+            "pass MNIST's 60,000 training images (x_train, y_train), not the test set or a subset"
+        )
+    return (x[:-n_val], y[:-n_val]), (x[-n_val:], y[-n_val:])
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Record the wall time of every training epoch in ``self.seconds``."""
 
@@ -36,24 +62,6 @@ class EpochTimer(keras.callbacks.Callback):
     def per_epoch(self) -> float:
         """Median seconds per epoch (the first epoch includes graph tracing, so the median)."""
         return float(np.median(self.seconds)) if self.seconds else float("nan")
-
-
-def scale_pixels(x: np.ndarray) -> np.ndarray:
-    """uint8 pixels 0-255 -> float32 in [0, 1], as notebook 01 explains."""
-    if x.dtype != np.uint8:
-        raise ValueError(f"expected raw uint8 pixels, got {x.dtype}: were they scaled already?")
-    return x.astype("float32") / 255.0
-
-
-def summarize_runs(runs: list[dict], by: str = "model"):
-    """Mean ± std of each numeric column over seeds, one row per ``by`` value (a DataFrame)."""
-    import pandas as pd
-
-    df = pd.DataFrame(runs)
-    numeric = [c for c in df.columns if c not in (by, "seed") and pd.api.types.is_numeric_dtype(df[c])]
-    summary = df.groupby(by, sort=False)[numeric].agg(["mean", "std"])
-    summary.insert(0, ("seeds", "n"), df.groupby(by, sort=False)["seed"].count())
-    return summary
 
 
 def benchmark_accuracy(path: str | os.PathLike | None = None):

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
             REPO / "notebooks",
             source,
             # the notebooks' lint config is for maintainers, not course material
-            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc", "ruff.toml"),
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc"),
         )
         done = subprocess.run(
             [

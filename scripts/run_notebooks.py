@@ -12,10 +12,11 @@ Exits non-zero if any notebook fails, after showing the failing cell's error.
 
 from __future__ import annotations
 
+from helpers.files import write_atomic
+
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,16 +35,10 @@ def canonical(nb: nbformat.NotebookNode) -> None:
         cell.metadata.pop("execution", None)
 
 
-def write_atomic(nb: nbformat.NotebookNode, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            nbformat.write(nb, fh)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_notebook(nb: nbformat.NotebookNode, target: Path) -> None:
+    """Write ``nb`` as nbformat.write would (with a final newline), so no reader sees half a file."""
+    text = nbformat.writes(nb)
+    write_atomic(target, text if text.endswith("\n") else text + "\n")
 
 
 def run_one(src: Path, target: Path) -> tuple[bool, float, str]:
@@ -69,7 +64,7 @@ def run_one(src: Path, target: Path) -> tuple[bool, float, str]:
     seconds = time.perf_counter() - start
     canonical(nb)
     if not error or target != src:  # never overwrite a committed notebook with a failed run
-        write_atomic(nb, target)
+        write_notebook(nb, target)
     return not error, seconds, error
 
 

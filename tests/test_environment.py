@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import tomllib
 import yaml
 from packaging.requirements import Requirement
@@ -29,6 +34,13 @@ def lock() -> dict[str, Version]:
             assert version, f"lock line {line!r} is not an exact pin (name==version)"
             pins[canonicalize_name(name)] = Version(version)
     return pins
+
+
+def lock_python() -> tuple[int, int]:
+    header = (REPO / "requirements-lock.txt").read_text().splitlines()[0]
+    match = re.search(r"Python (\d+)\.(\d+)", header)
+    assert match, f"the lock's first line names no Python: {header!r}"
+    return int(match.group(1)), int(match.group(2))
 
 
 def conda_env() -> dict:
@@ -88,15 +100,56 @@ def test_conda_python_matches_the_lock_and_the_supported_range():
     (python,) = [d for d in deps if isinstance(d, str) and d.startswith("python")]
     version = Version(python.split("=", 1)[1])
     assert version in SpecifierSet(pyproject()["project"]["requires-python"])
-    header = (REPO / "requirements-lock.txt").read_text().splitlines()[0]
-    match = re.search(r"Python (\d+\.\d+)", header)
-    assert match and Version(match.group(1)) == version, "lock and environment.yml use different Pythons"
+    assert Version("{}.{}".format(*lock_python())) == version, "lock and environment.yml use different Pythons"
 
 
-def test_makefile_installs_the_lock_by_default():
-    makefile = (REPO / "Makefile").read_text()
-    assert "LOCK := requirements-lock.txt" in makefile
-    assert 'constraints="-c $(LOCK)"' in makefile
+# A stand-in for a virtual environment's python: it records what pip and ipykernel are asked to do
+# instead of doing it, and hands everything else (the Makefile's version check) to the real Python.
+FAKE_PYTHON = """#!/bin/sh
+case "$1 $2" in
+  "-m pip"|"-m ipykernel") printf '%s\\n' "$*" >> "$(dirname "$0")/../calls.log"; exit 0 ;;
+esac
+exec "{python}" "$@"
+"""
+
+
+def make_install(tmp_path: Path, target: str, *variables: str) -> list[list[str]]:
+    """Run a Makefile install target against a stand-in environment; return the pip calls it made."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    python = venv / "bin" / "python"
+    python.write_text(FAKE_PYTHON.format(python=sys.executable))
+    python.chmod(0o755)
+    done = subprocess.run(
+        [make, "--no-print-directory", target.replace("VENV", str(venv)), f"VENV={venv}", *variables],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    calls = [shlex.split(line) for line in (venv / "calls.log").read_text().splitlines()]
+    return [call[2:] for call in calls if call[:2] == ["-m", "pip"]]
+
+
+def test_make_install_uses_the_lock_and_installs_no_extras(tmp_path):
+    pips = make_install(tmp_path, "install")
+    assert len(pips) == 2 and all(call[0] == "install" for call in pips), pips
+    with_lock = sys.version_info[:2] == lock_python()  # the lock only fits the Python it was made with
+    for call in pips:
+        assert ("-c" in call and call[call.index("-c") + 1] == "requirements-lock.txt") == with_lock, call
+    assert pips[-1][-2:] == ["-e", "."], f"a student's install should be the package without extras: {pips[-1]}"
+
+
+def test_make_install_without_the_lock(tmp_path):
+    pips = make_install(tmp_path, "install", "USE_LOCK=0")
+    assert pips and not any("-c" in call for call in pips), pips
+
+
+def test_the_test_tools_come_from_the_extras(tmp_path):
+    pips = make_install(tmp_path, "VENV/.installed-test")
+    assert pips[-1][-2:] == ["-e", ".[dev,instructor]"], pips
+    assert all(("-c" in call) == (sys.version_info[:2] == lock_python()) for call in pips), pips
 
 
 TOOLS = {"pytest", "nbval", "hypothesis", "ruff", "pre-commit", "playwright", "nbgrader"}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
+from helpers import evaluation, plots
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-
-from helpers import evaluation, plots
 
 # 10 images: digits 4 and 9 are mixed up three times, 3 -> 5 once.
 Y_TRUE = np.array([4, 4, 4, 9, 9, 9, 3, 3, 5, 5])
@@ -57,9 +57,16 @@ def test_confidence_summary_splits_right_and_wrong():
     assert table.loc["wrong", "mean confidence"] == pytest.approx(0.6)
 
 
-def test_unknown_model_name_is_explained():
-    with pytest.raises(ValueError, match="choose one of"):
-        evaluation.load_or_train("resnet", None, None)
+def test_summarize_runs_gives_mean_and_sample_std_per_model():
+    runs = [{"model": "a", "seed": s, "val_accuracy": v, "note": "x"} for s, v in enumerate([0.97, 0.98, 0.99])]
+    runs.append({"model": "b", "seed": 0, "val_accuracy": 0.95, "note": "y"})
+    table = evaluation.summarize_runs(runs)
+    assert list(table.index) == ["a", "b"]  # in the order the runs came, not sorted
+    assert list(table.columns) == [("seeds", "n"), ("val_accuracy", "mean"), ("val_accuracy", "std")]
+    assert table.loc["a", ("seeds", "n")] == 3 and table.loc["b", ("seeds", "n")] == 1
+    assert table.loc["a", ("val_accuracy", "mean")] == pytest.approx(0.98)
+    assert table.loc["a", ("val_accuracy", "std")] == pytest.approx(0.01)  # sample std (n - 1)
+    assert np.isnan(table.loc["b", ("val_accuracy", "std")])  # one seed: no spread to report
 
 
 def test_confusion_plots_show_the_numbers():

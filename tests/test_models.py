@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import keras
-import numpy as np
-import pytest
-
 import helpers  # noqa: F401  (quiet TensorFlow first)
 from helpers import models
 from helpers.data import load_mnist
+
+import keras
+import numpy as np
+import pytest
 
 
 def layer_summary(model):
@@ -109,3 +109,62 @@ def test_save_and_load_errors_are_clear(tmp_path):
         models.save_model(models.build_baseline(), tmp_path / "model.h5")
     with pytest.raises(FileNotFoundError, match="run the notebook that trains it"):
         models.load_model(tmp_path / "missing.keras")
+
+
+@pytest.fixture(scope="module")
+def saved_baseline(tmp_path_factory):
+    path = tmp_path_factory.mktemp("models") / "baseline.keras"
+    return models.save_model(models.build_baseline(), path)
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda raw: b"", "it is empty"),
+        (lambda raw: raw[: len(raw) // 2], "not a complete .keras archive"),
+        (lambda raw: raw[:2000] + bytes([raw[2000] ^ 0xFF]) + raw[2001:], "fails its checksum"),
+    ],
+    ids=["empty", "truncated", "flipped-byte"],
+)
+def test_a_damaged_model_file_is_named_as_damaged(saved_baseline, tmp_path, damage, expected):
+    path = tmp_path / "baseline.keras"
+    path.write_bytes(damage(saved_baseline.read_bytes()))
+    with pytest.raises(models.DamagedModelError, match=expected) as err:
+        models.load_model(path)
+    assert "is damaged" in str(err.value) and "Delete it" in str(err.value)
+
+
+def test_unknown_model_name_is_explained():
+    with pytest.raises(ValueError, match="choose one of"):
+        models.load_or_train("resnet", None, None)
+
+
+def test_load_or_train_refuses_a_model_of_another_architecture(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(models, "MODELS_DIR", tmp_path)
+    x, y = np.zeros((8, 28, 28), "float32"), np.zeros(8, "uint8")
+
+    def trained(model):  # saved models are trained ones (an untrained one saves no optimizer state)
+        model.fit(x, y, epochs=1, verbose=0)
+        return model
+
+    models.save_model(trained(models.build_seed_improved()), tmp_path / "baseline.keras")
+    with pytest.raises(
+        ValueError, match=r"models/baseline\.keras is not the course's baseline model \(layer 1 differs"
+    ):
+        models.load_or_train("baseline", x, y)
+    models.save_model(trained(models.build_baseline()), tmp_path / "baseline.keras")
+    assert models.load_or_train("baseline", x, y).name == "baseline"
+    assert "baseline: loaded models/baseline.keras" in capsys.readouterr().out
+
+
+def test_load_or_train_trains_and_saves_a_missing_model(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(models, "MODELS_DIR", tmp_path)
+    monkeypatch.setitem(models.RECIPES, "baseline", {**models.RECIPES["baseline"], "epochs": 1})
+    x, y = np.random.default_rng(0).random((64, 28, 28), "float32"), np.arange(64) % 10
+    model = models.load_or_train("baseline", x, y)
+    assert "not found (notebook 02 saves it); training it now: 1 epochs" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline.history.json", "baseline.keras"]
+    assert len(models.load_history(tmp_path / "baseline.keras")["loss"]) == 1
+    np.testing.assert_allclose(
+        models.load_model(tmp_path / "baseline.keras").predict(x[:4], verbose=0), model.predict(x[:4], verbose=0)
+    )

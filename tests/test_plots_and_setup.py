@@ -9,11 +9,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+from helpers import plots
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-
-from helpers import plots
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -118,3 +118,16 @@ def test_confusion_difference_leaves_unchanged_cells_blank():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert sorted(t for t in texts if t) == ["+3", "-4"]
     plt.close(fig)
+
+
+def test_plot_prediction():
+    probs = np.array([0.01, 0.01, 0.0, 0.9, 0.0, 0.05, 0.0, 0.0, 0.03, 0.0])
+    fig = plots.plot_prediction(np.eye(28), probs)
+    try:
+        image_ax, bar_ax = fig.axes
+        assert fig.get_suptitle() == "What does the model read?"
+        assert [t.get_text() for t in bar_ax.get_yticklabels()] == ["8", "5", "3"]  # most probable on top
+        assert bar_ax.get_xlabel() == "probability" and bar_ax.get_ylabel() == "digit"
+        assert image_ax.images[0].get_cmap().name == "gray_r"
+    finally:
+        plt.close(fig)

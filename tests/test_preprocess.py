@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import helpers  # noqa: F401  (quiet TensorFlow before keras is imported)
+from helpers import preprocess
+from helpers.preprocess import load_image, predict_digit, predict_folder, to_mnist
+
 import importlib.util
 import re
 import tracemalloc
@@ -14,10 +18,6 @@ from hypothesis import strategies as st
 from matplotlib import font_manager
 from PIL import Image, ImageDraw, ImageFile, ImageFont, ImageOps
 from scipy import ndimage
-
-import helpers  # noqa: F401  (quiet TensorFlow before keras is imported)
-from helpers import preprocess
-from helpers.preprocess import load_image, plot_prediction, predict_digit, predict_folder, to_mnist
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "notebooks" / "images"
@@ -306,21 +306,6 @@ def test_predict_folder_one_bad_file_does_not_stop_the_others(model, tmp_path):
 def test_predict_folder_missing_folder(model, tmp_path):
     with pytest.raises(FileNotFoundError, match="no folder"):
         predict_folder(model, tmp_path / "nowhere")
-
-
-def test_plot_prediction():
-    import matplotlib.pyplot as plt
-
-    probs = np.array([0.01, 0.01, 0.0, 0.9, 0.0, 0.05, 0.0, 0.0, 0.03, 0.0])
-    fig = plot_prediction(REF, probs)
-    try:
-        image_ax, bar_ax = fig.axes
-        assert fig.get_suptitle() == "What does the model read?"
-        assert [t.get_text() for t in bar_ax.get_yticklabels()] == ["8", "5", "3"]  # most probable on top
-        assert bar_ax.get_xlabel() == "probability" and bar_ax.get_ylabel() == "digit"
-        assert image_ax.images[0].get_cmap().name == "gray_r"
-    finally:
-        plt.close(fig)
 
 
 # ------------------------------------------------------------- property-based

@@ -1,0 +1,81 @@
+"""A drawing pad for notebook 05: draw a digit with the mouse, and a function of yours reads it.
+
+The pad records every stroke as a list of (x, y) points and, when the mouse button is
+released, redraws the strokes with Pillow (:func:`render_strokes`) and passes that image on.
+It does not read the canvas's pixels: those reach Python a moment after you draw, so a quick
+digit could be read half-finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as widgets
+import numpy as np
+from ipycanvas import Canvas, hold_canvas
+from PIL import Image, ImageDraw
+
+SIZE = 280  # a 280×280 pixel canvas, 10× MNIST...
+PEN = 18  # ...and a pen as thick as MNIST's strokes at that scale
+
+
+def render_strokes(strokes: list[list[tuple[float, float]]], size: int = SIZE, pen: int = PEN) -> np.ndarray:
+    """The strokes, white (255) on black (0), as a ``size``×``size`` uint8 array: what the canvas shows."""
+    page = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(page)
+    for points in strokes:
+        if len(points) > 1:
+            draw.line(points, fill=255, width=pen, joint="curve")
+        for x, y in (points[0], points[-1]):  # round ends, and a dot for a single click
+            draw.ellipse([x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2], fill=255)
+    return np.asarray(page)
+
+
+class DrawingPad:
+    """A black canvas with white ink and a Clear button; ``on_drawn(image)`` runs after every stroke.
+
+    ``on_drawn`` gets :func:`render_strokes` of all strokes so far; what it prints or plots appears
+    beside the canvas. Show the pad with ``display(pad.widget)``.
+    """
+
+    def __init__(self, on_drawn: Callable[[np.ndarray], object], size: int = SIZE, pen: int = PEN) -> None:
+        self.on_drawn, self.size, self.pen = on_drawn, size, pen
+        self.strokes: list[list[tuple[float, float]]] = []
+        self._down = False
+        self.canvas = Canvas(width=size, height=size)
+        self.canvas.layout.width = self.canvas.layout.height = f"{size}px"
+        self.canvas.stroke_style, self.canvas.line_width, self.canvas.line_cap = "white", pen, "round"
+        self.output = widgets.Output()
+        clear = widgets.Button(description="Clear", icon="eraser")
+        clear.on_click(lambda _: self.clear())
+        self.canvas.on_mouse_down(self._on_down)
+        self.canvas.on_mouse_move(self._on_move)
+        self.canvas.on_mouse_up(self._on_up)
+        self.widget = widgets.HBox([widgets.VBox([self.canvas, clear]), self.output])
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget the strokes, paint the canvas black, empty the output."""
+        self.strokes.clear()
+        with hold_canvas():
+            self.canvas.fill_style = "black"
+            self.canvas.fill_rect(0, 0, self.size, self.size)
+            self.canvas.fill_style = "white"
+        self.output.clear_output()
+
+    def _on_down(self, x: float, y: float) -> None:
+        self._down = True
+        self.strokes.append([(x, y)])
+
+    def _on_move(self, x: float, y: float) -> None:
+        if self._down:
+            with hold_canvas():
+                self.canvas.stroke_line(*self.strokes[-1][-1], x, y)
+                self.canvas.fill_circle(x, y, self.pen / 2)
+            self.strokes[-1].append((x, y))
+
+    def _on_up(self, x: float, y: float) -> None:
+        self._down = False
+        with self.output:
+            self.output.clear_output(wait=True)
+            self.on_drawn(render_strokes(self.strokes, self.size, self.pen))
