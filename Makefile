@@ -6,9 +6,10 @@
 #   make lab    open JupyterLab on notebooks/
 #   make data   fetch and verify MNIST only
 #   make student  write student versions (no solutions) into release/
+#   make grade  autograde submissions in COURSE=grading/course -> feedback/, grades.csv (docs/instructors.md)
 #   make lint / make format   check / apply ruff over the code and the notebooks' code cells
 #   make test-browser   only the JupyterLab browser tests (make browser installs Chromium)
-#   make bench  measure run times and accuracy (about 30 min) -> benchmarks/results.{json,md}, README table
+#   make bench  measure run times and accuracy (about 30 min) -> benchmarks/results.md, README table
 #
 # run, lab and data install what the notebooks import; test, lint, format, student and bench add
 # pyproject's dev and instructor extras. The lock pins all of them.
@@ -34,7 +35,7 @@ export PYTHONNOUSERSITE := 1
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; ok = (3, 10) <= v < (3, 14); \
@@ -111,6 +112,14 @@ lab: data
 
 student: $(TEST_STAMP)
 	$(BIN)/python scripts/make_student.py --out release
+
+# Grade with nbgrader in a course folder (grading/grade.py: generate_assignment, then, once
+# COURSE/submitted/STUDENT/mnist/ holds notebooks, autograde, generate_feedback, export).
+# The default folder is ignored by git and kept by make clean; COURSE=path uses another one.
+.PHONY: grade
+COURSE ?= grading/course
+grade: data $(TEST_STAMP)
+	$(BIN)/python grading/grade.py --course "$(COURSE)"
 
 # Re-resolve the lock from pyproject.toml's ranges in a scratch environment (Python 3.11).
 lock:
