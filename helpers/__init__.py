@@ -4,6 +4,11 @@ Import ``helpers`` (any part of it) before ``keras`` or ``tensorflow``: from the
 import of TensorFlow runs with its C++ start-up log lines (absl, oneDNN, CUDA and CPU-feature
 notes) muted, so they stay out of notebook outputs and test logs. TensorFlow itself is not
 loaded until something imports it, so ``helpers.data`` and ``helpers.files`` stay light.
+
+The backend is TensorFlow unless ``KERAS_BACKEND`` says otherwise before Keras is first imported
+(``KERAS_BACKEND=jax``: tests/test_backends.py checks that no part of ``helpers`` then imports
+TensorFlow). Keras itself still imports an installed TensorFlow under any backend, to save a model
+or set the random seed; that import is muted the same way.
 """
 
 from __future__ import annotations

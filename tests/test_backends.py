@@ -1,0 +1,161 @@
+"""Keras backends: TensorFlow by default, JAX when the user asks for it, and no TensorFlow under JAX.
+
+Each check runs in a fresh Python (the backend is fixed at Keras' first import, and this test
+process has already imported Keras). ``KERAS_HOME`` points at an empty folder, so a
+``~/.keras/keras.json`` on the machine plays no part.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Every part of helpers, then Keras, as a notebook imports them.
+IMPORT_ALL = (
+    "import helpers, helpers.canvas, helpers.checks, helpers.data, helpers.evaluation, helpers.files, "
+    "helpers.models, helpers.plots, helpers.preprocess, helpers.training, keras"
+)
+
+needs_jax = pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None,
+    reason="jax is not installed (pip install -c requirements-lock.txt -e '.[dev]')",
+)
+
+
+def run_python(code: str, tmp_path: Path, backend: str | None) -> dict:
+    """Run ``code`` in a fresh Python with KERAS_BACKEND=``backend`` (None: unset); return its last line, JSON."""
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    if backend is not None:
+        env["KERAS_BACKEND"] = backend
+    env["KERAS_HOME"] = str(tmp_path / "keras-home")
+    env["PYTHONNOUSERSITE"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, f"the subprocess failed:\n{done.stdout}\n{done.stderr[-4000:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+REPORT = """
+import json, os, sys
+print(json.dumps({
+    "backend": keras.backend.backend(),
+    "env": os.environ.get("KERAS_BACKEND"),
+    "tensorflow": "tensorflow" in sys.modules,
+    "jax": "jax" in sys.modules,
+}))
+"""
+
+
+@needs_jax
+def test_helpers_under_jax_load_no_tensorflow(tmp_path):
+    seen = run_python(IMPORT_ALL + REPORT, tmp_path, backend="jax")
+    assert seen["backend"] == "jax" and seen["jax"], seen
+    assert not seen["tensorflow"], "importing helpers under KERAS_BACKEND=jax loaded TensorFlow"
+
+
+def test_the_default_backend_is_tensorflow(tmp_path):
+    seen = run_python(IMPORT_ALL + REPORT, tmp_path, backend=None)
+    assert seen["env"] == "tensorflow", "helpers should set KERAS_BACKEND=tensorflow where it is unset"
+    assert seen["backend"] == "tensorflow" and seen["tensorflow"], seen
+    # (JAX may be loaded here too: TensorFlow imports it where it is installed, tensorflow/lite/python/util.py)
+
+
+@pytest.mark.parametrize("backend", [pytest.param("jax", marks=needs_jax), "numpy"])
+def test_the_users_keras_backend_wins(tmp_path, backend):
+    seen = run_python(IMPORT_ALL + REPORT, tmp_path, backend=backend)
+    assert seen["env"] == backend and seen["backend"] == backend, seen
+    assert not seen["tensorflow"], f"KERAS_BACKEND={backend}: helpers or Keras loaded TensorFlow"
+
+
+@needs_jax
+def test_a_backend_chosen_after_importing_helpers_wins(tmp_path):
+    """A notebook may import helpers, then set KERAS_BACKEND itself, then import Keras."""
+    code = "import os\nimport helpers\nos.environ['KERAS_BACKEND'] = 'jax'\n" + IMPORT_ALL + REPORT
+    seen = run_python(code, tmp_path, backend=None)
+    assert seen["backend"] == "jax" and not seen["tensorflow"], seen
+
+
+@needs_jax
+def test_the_course_models_train_save_and_load_under_jax_without_tensorflow(tmp_path):
+    """Where TensorFlow is not installed (a new Python, say), JAX alone runs the course's models.
+
+    TensorFlow is blocked in the subprocess, so Keras treats it as absent (where it is installed,
+    Keras imports it under any backend while saving a model or setting the random seed).
+    """
+    code = textwrap.dedent(f"""
+    import importlib.abc, sys, warnings
+
+    class NoTensorFlow(importlib.abc.MetaPathFinder):  # import tensorflow -> ImportError, as if not installed
+        def find_spec(self, name, path=None, target=None):
+            if name.partition(".")[0] == "tensorflow":
+                raise ModuleNotFoundError(f"No module named {{name!r}} (blocked by the test)", name=name)
+
+    sys.meta_path.insert(0, NoTensorFlow())
+    warnings.filterwarnings("error", category=UserWarning, module="keras")  # as pyproject's pytest settings
+    {IMPORT_ALL}
+    import numpy as np
+    from helpers import models
+
+    models.MODELS_DIR = __import__("pathlib").Path({str(tmp_path / "models")!r})
+    rng = np.random.default_rng(0)
+    x = rng.random((96, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, 96)
+    models.RECIPES["improved"]["epochs"] = 1  # the recipe's model and batch, one short epoch
+    trained = models.load_or_train("improved", x, y)
+    loaded = models.load_or_train("improved", x, y)  # now from models/improved.keras
+    same = bool(np.array_equal(trained.predict(x, verbose=0), loaded.predict(x, verbose=0)))
+    shifted = keras.ops.convert_to_numpy(trained.layers[1](x[:8, :, :, None], training=True))
+    """) + REPORT.replace("}))", '"same": same, "shifted_shape": list(shifted.shape)}))')
+    seen = run_python(code, tmp_path, backend="jax")
+    assert seen["backend"] == "jax" and not seen["tensorflow"], seen
+    assert seen["same"], "the reloaded model predicts differently from the one saved"
+    assert seen["shifted_shape"] == [8, 28, 28, 1]
+
+
+@needs_jax
+def test_the_improved_model_is_compiled_whole_under_jax_and_still_shifts(tmp_path):
+    """``allow_jit``: Keras opts RandomTranslation out of XLA, which under JAX slows the whole model."""
+    code = (
+        IMPORT_ALL
+        + textwrap.dedent("""
+    import numpy as np
+    from helpers import models
+
+    model = models.build_improved(n_train=256)
+    shift = next(layer for layer in model.layers if isinstance(layer, keras.layers.RandomTranslation))
+    state = lambda: keras.ops.convert_to_numpy(shift.generator.state).tolist()
+    before = state()
+    rng = np.random.default_rng(0)
+    x = np.zeros((256, 28, 28), np.float32)
+    x[:, 10:18, 10:18] = 1  # a square that a shift moves
+    history = model.fit(x, rng.integers(0, 10, 256), epochs=1, batch_size=64, verbose=0)
+    a, b = (keras.ops.convert_to_numpy(model.layers[1](x[:4, :, :, None], training=True)) for _ in range(2))
+    """)
+        + REPORT.replace(
+            "}))",
+            '"jit": model.jit_compile, "seed_moved": state() != before, "loss": history.history["loss"][0],'
+            ' "shifts_differ": bool((a != b).any())}))',
+        )
+    )
+    seen = run_python(code, tmp_path, backend="jax")
+    assert seen["backend"] == "jax" and seen["jit"] is True, seen
+    assert seen["seed_moved"], "training under jit did not advance the shifting layer's random seed"
+    assert seen["shifts_differ"] and np.isfinite(seen["loss"]), seen
+
+
+def test_the_improved_model_keeps_keras_choice_under_tensorflow(tmp_path):
+    code = IMPORT_ALL + "\nfrom helpers import models\nmodel = models.build_improved(n_train=256)\n"
+    seen = run_python(code + REPORT.replace("}))", '"jit": model.jit_compile}))'), tmp_path, backend="tensorflow")
+    assert seen["backend"] == "tensorflow" and seen["jit"] is False, "TensorFlow on a CPU: Keras' own choice, no XLA"
