@@ -23,7 +23,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent)]
+sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "scripts")]
 from helpers.files import write_atomic  # noqa: E402
 
 import report  # noqa: E402
@@ -48,7 +48,8 @@ def machine_facts() -> dict:
     ram_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1)
     system = f"{platform.system()} {platform.release()} ({platform.machine()})"
     facts = {"cpu_model": cpu, "cpu_count": os.cpu_count(), "cpus_usable": usable, "ram_gb": ram_gb, "os": system}
-    versions = {"python": platform.python_version()} | {p: version(p) for p in ("tensorflow", "keras", "numpy")}
+    versions = {"python": platform.python_version(), "keras_backend": os.environ.get("KERAS_BACKEND", "tensorflow")}
+    versions |= {p: version(p) for p in ("tensorflow", "keras", "numpy")}
     return facts | versions | {"date": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())}
 
 
@@ -65,10 +66,7 @@ def run_worker(task: dict) -> dict:
 
 def work_series(model: str, seeds: list[int], epochs=None, batch_size=None, n_train=None) -> dict:
     """Train ``model`` once per seed as its notebook does: accuracy and seconds of each training."""
-    import helpers  # noqa: F401  first, as in the notebooks: it quiets TensorFlow's start-up
-
-    # isort: split
-    from helpers import models as m
+    from helpers import models as m  # helpers first, as in the notebooks: it quiets TensorFlow's start-up
     from helpers.data import load_mnist
     from helpers.training import EpochTimer, train_val_split
 
@@ -109,7 +107,6 @@ def work_series(model: str, seeds: list[int], epochs=None, batch_size=None, n_tr
 
 def bench_notebooks(settings: dict) -> dict:
     """Headless "Run All" of every notebook, each in a fresh kernel, ``runs`` times in series order."""
-    sys.path.insert(0, str(HERE.parent / "scripts"))
     from run_notebooks import run_one
 
     paths = sorted((HERE.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))[: 1 if settings["only_first"] else None]
@@ -168,14 +165,19 @@ def bench_accuracy(settings: dict) -> dict:
     return {"settings": settings, "seeds": settings["seeds"], **samples, "models": models}
 
 
+def results_file(out: Path) -> Path:  # benchmarks/ keeps its results in the package: notebook 03 reads them
+    return report.RESULTS if out.resolve() == HERE else out / "results.json"
+
+
 def save_section(out: Path, name: str, data: dict) -> None:
-    """Merge one finished section into OUT/results.json, then render OUT/results.md."""
-    old = report.load_results(out / "results.json") if (out / "results.json").exists() else {}
+    """Merge one finished section into the results (see results_file), then render OUT/results.md."""
+    path, md = results_file(out), out / "results.md"
+    old = report.load_results(path) if path.exists() else {}
     sections = {s: data if s == name else old[s] for s in report.SECTIONS if s == name or s in old}
     quick = any(section.get("quick") for section in sections.values())
     results = {"schema": report.SCHEMA, "quick": quick, "machine": data["machine"], **sections}
-    write_atomic(out / "results.json", json.dumps(results, indent=1) + "\n")
-    write_atomic(out / "results.md", report.results_md(results))
+    write_atomic(path, json.dumps(results, indent=1) + "\n")
+    write_atomic(md, report.results_md(results))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,11 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (HERE.parent / "build" / "bench-quick" if args.quick else HERE)
     sections = args.only or report.SECTIONS
     try:
-        existing = report.load_results(out / "results.json") if (out / "results.json").exists() else {}
+        existing = report.load_results(results) if (results := results_file(out)).exists() else {}
     except report.ReportError as exc:
         sys.exit(f"error: {exc}")
     if args.quick and (full := [s for s in sections if s in existing and not existing[s].get("quick")]):
-        sys.exit(f"error: {out / 'results.json'} holds full results for {', '.join(full)}: use another --out")
+        sys.exit(f"error: {results} holds full results for {', '.join(full)}: use another --out")
     os.environ.update(ENV | dict(os.environ))  # every worker and notebook kernel inherits these
     out.mkdir(parents=True, exist_ok=True)
     failed = []
@@ -215,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         head = {"quick": args.quick, "machine": facts, "load_at_start": load, "wall_seconds": wall}
         save_section(out, name, head | data)
         failed += [name] if data.get("failures") else []
-        print(f"[{name}] done in {report.minutes(wall)}: {out / 'results.json'}, results.md", flush=True)
+        print(f"[{name}] done in {report.minutes(wall)}: {results_file(out)}, results.md", flush=True)
     if failed:
         print(f"error: {', '.join(failed)} did not complete (see above)", file=sys.stderr)
     return 1 if failed else 0

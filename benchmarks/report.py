@@ -1,6 +1,6 @@
-"""Render benchmarks/results.json as benchmarks/results.md and the README's "what to expect" block.
+"""Render the benchmark's results as benchmarks/results.md and the README's "what to expect" block.
 
-    python benchmarks/report.py                        # results.json -> results.md beside it
+    python benchmarks/report.py                        # helpers/benchmark_results.json -> results.md
     python benchmarks/report.py --readme README.md     # ...and the README's block between its markers
 
 Every median, mean, ratio and verdict is computed here from bench.py's raw measurements.
@@ -19,6 +19,7 @@ from statistics import fmean, median, stdev
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
+RESULTS = HERE.parent / "helpers" / "benchmark_results.json"  # in the package: notebook 03 reads it
 sys.path.insert(0, str(HERE.parent))
 from helpers.files import write_atomic  # noqa: E402
 
@@ -120,13 +121,15 @@ def accuracy_rows(acc: dict) -> list[dict]:
 
 def readme_block(results: dict, results_md: str = "benchmarks/results.md") -> str:
     """The README's "what to expect": accuracy over seeds and the whole series' run time."""
-    m, acc, nb = results["machine"], results.get("accuracy"), results.get("notebooks")
+    acc, nb = results.get("accuracy"), results.get("notebooks")
+    m = (acc or results)["machine"]  # the accuracy table's machine and date
     quick = [s for s in SECTIONS if s in results and results[s].get("quick")]
     lines = [f"**Quick run ({', '.join(quick)}): tiny settings, not representative.**", ""] if quick else []
     cores, link = m.get("cpus_usable") or m.get("cpu_count"), f"[{Path(results_md).name}]({results_md})"
     lines += [
         f"**What to expect**: measured by `make bench` on {m.get('cpu_model')} ({cores} cores), {m['date'][:10]}; "
-        f"TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')} (details: {link}).",
+        f"TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}, backend {m.get('keras_backend', 'tensorflow')} "
+        f"(details: {link}).",
     ]
     if acc:
         samples = f"trained on the first {acc['train_samples']:,}, validated on the last {acc['validation_samples']:,}"
@@ -160,7 +163,7 @@ def batch_size_md(s: dict) -> tuple[str, pd.DataFrame]:
 
 def results_md(results: dict) -> str:
     """results.md: the targets, the README's block, a table per section and the machine facts."""
-    out = ["# Benchmark results", "", "Written by `python benchmarks/report.py` from `results.json`.", ""]
+    out = ["# Benchmark results", "", "Written by `python benchmarks/report.py` from its results file.", ""]
     out += ["## Targets (reported, not enforced)", "", table(targets(results)), ""]
     out += ["## Accuracy over seeds: the README's block", "", readme_block(results, "results.md"), ""]
     for name in ("notebooks", "efficiency", "batch_size"):
@@ -202,13 +205,13 @@ def update_readme(readme: str | os.PathLike, results: dict, results_md: str | os
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--results", type=Path, default=HERE / "results.json", help="results.json to read")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="results to read")
     parser.add_argument("--readme", type=Path, help=f"Markdown file whose {MARK_START} block to rewrite")
     parser.add_argument("--allow-quick", action="store_true", help="let --quick results into the README")
     args = parser.parse_args(argv)
     try:
         results = load_results(args.results)
-        md = write_atomic(args.results.with_name("results.md"), results_md(results))
+        md = write_atomic((args.results.parent, HERE)[args.results == RESULTS] / "results.md", results_md(results))
         print(f"wrote {md}")
         if args.readme:
             changed = update_readme(args.readme, results, md, allow_quick=args.allow_quick)

@@ -8,7 +8,7 @@ files. Run ``python -m helpers.data [fetch|verify|info]`` to fill, check or desc
 
 from __future__ import annotations
 
-from helpers.files import remove_stale_parts, write_atomic
+from helpers.files import course_folder, remove_stale_parts, write_atomic
 
 import argparse
 import contextlib
@@ -60,10 +60,8 @@ class _SourceFailed(Exception):
 
 
 def default_cache_dir() -> Path:
-    """The cache folder: ``$MNIST_DATA_DIR``, else ``data/`` in this repository (else a user cache)."""
-    repo = Path(__file__).resolve().parent.parent
-    default = repo / "data" if (repo / "pyproject.toml").is_file() else Path.home() / ".cache" / "mnist-keras-course"
-    return Path(os.environ.get("MNIST_DATA_DIR") or default).expanduser()
+    """The cache folder: ``$MNIST_DATA_DIR``, else ``data/`` in the clone (installed: in the working folder)."""
+    return course_folder("data", "MNIST_DATA_DIR")
 
 
 def cache_problem(cache: Path) -> str | None:

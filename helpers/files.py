@@ -1,5 +1,6 @@
-"""Write files so that a reader never sees half of one: the repository's one atomic write.
+"""Where the course keeps its files, and writing them so that a reader never sees half of one.
 
+``course_folder`` places data and models; ``write_atomic`` is the repository's one atomic write.
 Importing this module does not load TensorFlow, so scripts can use it cheaply.
 """
 
@@ -13,6 +14,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 STALE_SECONDS = 3600  # a temp file this old belongs to a writer that was killed
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+
+def running_from_clone() -> bool:
+    """True when ``helpers`` is imported from a clone of the course (plain or editable install)."""
+    return (REPOSITORY_ROOT / "pyproject.toml").is_file() and (REPOSITORY_ROOT / "notebooks").is_dir()
+
+
+def course_folder(name: str, variable: str) -> Path:
+    """The folder for ``name`` ("data", "models"): ``$VARIABLE`` if set, else ``NAME/`` in the clone.
+
+    An installed course (a wheel on Colab, Kaggle or a hub) has no clone: then it is ``NAME/`` in
+    the working folder, beside the notebooks, and never inside the installed package.
+    """
+    if os.environ.get(variable):
+        return Path(os.environ[variable]).expanduser()
+    return (REPOSITORY_ROOT if running_from_clone() else Path.cwd()) / name
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-BENCHMARK_RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results.json"
+BENCHMARK_RESULTS = Path(__file__).resolve().parent / "benchmark_results.json"  # written by make bench
 # The benchmark's model keys, named as notebook 03's comparison table names them.
 BENCHMARK_NAMES = {
     "baseline": "baseline",
@@ -67,10 +67,11 @@ class EpochTimer(keras.callbacks.Callback):
 def benchmark_accuracy(path: str | os.PathLike | None = None):
     """The benchmark's accuracy over seeds (``make bench``), one row per model (a DataFrame).
 
-    Read from ``benchmarks/results.json``: each model trained from scratch once per seed on the
-    training split and measured on the validation and the test images. Columns: model, epochs,
-    batch_size, seeds (how many), mean and sample std of ``val_accuracy`` and ``test_accuracy``
-    (std NaN for a single seed), s_per_training (mean seconds of ``fit``) and measured (the date).
+    Read from ``helpers/benchmark_results.json`` (shipped with the package): each model trained from
+    scratch once per seed on the training split and measured on the validation and the test images.
+    Columns: model, epochs, batch_size, seeds (how many), mean and sample std of ``val_accuracy`` and
+    ``test_accuracy`` (std NaN for a single seed), s_per_training (mean seconds of ``fit``) and
+    measured (the date).
     """
     import pandas as pd
 

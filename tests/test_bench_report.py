@@ -166,7 +166,10 @@ def test_every_section_has_its_table_with_the_numbers(results):
 def test_readme_block_is_the_accuracy_table_and_the_series_time(results):
     block = report.readme_block(results)
     assert block.startswith("**What to expect**: measured by `make bench` on Test CPU (2 cores), 2030-01-02;")
-    assert "TensorFlow 2.99.0, Keras 3.99.1 (details: [results.md](benchmarks/results.md))" in block
+    assert "TensorFlow 2.99.0, Keras 3.99.1, backend tensorflow (details: [results.md](benchmarks/results.md))" in block
+    accuracy = results["accuracy"] | {"machine": results["accuracy"]["machine"] | {"keras_backend": "jax"}}
+    jax = report.readme_block(results | {"accuracy": accuracy})  # the accuracy table's machine and date
+    assert "Keras 3.99.1, backend jax (details" in jax
     rows = tables(block)[0]
     assert list(rows[0]) == [
         "model",
@@ -343,7 +346,7 @@ def test_bare_script_holds_back_the_last_10000_images_and_scales_to_0_1():
 
 
 def test_readme_block_and_results_md_are_the_ones_rendered_from_the_committed_results():
-    results = report.load_results(REPO / "benchmarks" / "results.json")
+    results = report.load_results(report.RESULTS)
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     regenerated = report.replace_block(readme, report.readme_block(results, "benchmarks/results.md"))
     assert regenerated == readme, (

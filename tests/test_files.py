@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from helpers import files
 from helpers.files import STALE_SECONDS, atomic_path, write_atomic
 
 import os
@@ -59,3 +60,13 @@ def test_importing_files_and_data_does_not_load_tensorflow():
     code = "import sys, helpers.files, helpers.data; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["False", "False"], done.stderr
+
+
+def test_course_folders_follow_their_variable_else_the_clone(monkeypatch, tmp_path):
+    """In a clone, data/ and models/ sit in it; a variable moves them (a hub's shared data)."""
+    monkeypatch.delenv("MNIST_MODELS_DIR", raising=False)
+    assert files.running_from_clone()
+    assert files.course_folder("models", "MNIST_MODELS_DIR") == files.REPOSITORY_ROOT / "models"
+    monkeypatch.setenv("MNIST_MODELS_DIR", str(tmp_path / "mine"))
+    assert files.course_folder("models", "MNIST_MODELS_DIR") == tmp_path / "mine"
+    # Installed (no clone around the package), see tests/test_installed.py: the working folder.
