@@ -10,6 +10,8 @@ step at a time, and ``to_mnist(image, return_steps=True)`` shows every step.
 from __future__ import annotations
 
 import fnmatch
+import os
+import stat
 import struct
 import zlib
 from collections.abc import Sequence
@@ -135,6 +137,25 @@ def _to_gray(x: np.ndarray) -> np.ndarray:
     return alpha * gray + (1 - alpha) * paper
 
 
+def _check_file(path: Path) -> None:
+    """Refuse what is not a regular file, before anything tries to read it (a FIFO would wait forever)."""
+    if path.is_symlink() and not path.exists():  # exists() follows the link: dangling, or a loop of links
+        raise FileNotFoundError(
+            f"{path.name} is a symbolic link to {os.readlink(path)!r}, which does not exist (or the links form a "
+            "loop): copy the image itself there, or fix the link."
+        )
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no file {str(path)!r}: check the name and the folder (relative paths start at {Path.cwd()})."
+        )
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder: give one image file (or use predict_folder).")
+    if not path.is_file():
+        mode = path.stat().st_mode
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise ValueError(f"{path.name} is {kind}, not a file: save the image to a file and give that.")
+
+
 def load_image(source: str | Path | Image.Image | np.ndarray) -> np.ndarray:
     """Read a path, a Pillow image or an array as a 2-D float32 grayscale array in [0, 1] (0 = black).
 
@@ -146,12 +167,7 @@ def load_image(source: str | Path | Image.Image | np.ndarray) -> np.ndarray:
     """
     if isinstance(source, (str, Path)):
         path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(
-                f"no file {str(path)!r}: check the name and the folder (relative paths start at {Path.cwd()})."
-            )
-        if path.is_dir():
-            raise ValueError(f"{path} is a folder: give one image file (or use predict_folder).")
+        _check_file(path)
         try:
             img = Image.open(path)
         except Image.DecompressionBombError as exc:
@@ -166,7 +182,12 @@ def load_image(source: str | Path | Image.Image | np.ndarray) -> np.ndarray:
         x = _pil_to_array(source, "the image", opened_here=False)
     elif isinstance(source, np.ndarray):
         _check_array(source)
-        x = _array_to_float(source)
+        if max(source.shape[:2]) > MAX_SIDE and source.dtype in (np.uint8, np.bool_):
+            # a huge 8-bit picture: Pillow shrinks it first, so no full-size float copy (4 bytes a pixel) exists
+            pil = Image.fromarray(source[..., 0] if source.shape[2:] == (1,) else source)
+            x = _pil_to_array(pil, "the array", opened_here=False)
+        else:
+            x = _array_to_float(source)
     else:
         raise TypeError(f"load_image takes a file path, a PIL image or a numpy array, not {type(source).__name__}.")
     gray = _to_gray(x).astype(np.float32)
@@ -301,7 +322,8 @@ def predict_folder(model, folder, pattern: str | Sequence[str] = PATTERNS) -> pd
     """Predict every image file in ``folder`` matching ``pattern`` (case-insensitive): a DataFrame, one row per file.
 
     Columns: file, digit, confidence, top3, error. A file that cannot be read or holds no
-    digit gets its error message, digit None and confidence NaN; the others still run.
+    digit, and a matching name that is no file (a broken link, a FIFO), gets its error message,
+    digit None and confidence NaN; the others still run.
     """
     import pandas as pd
 
@@ -309,10 +331,10 @@ def predict_folder(model, folder, pattern: str | Sequence[str] = PATTERNS) -> pd
     if not folder.is_dir():
         raise FileNotFoundError(f"no folder {str(folder)!r} (relative paths start at {Path.cwd()}).")
     patterns = [pattern] if isinstance(pattern, str) else list(pattern)
-    files = sorted(
+    files = sorted(  # anything with a matching name but a folder: a broken link or a FIFO gets a row saying so
         p
         for p in folder.iterdir()
-        if p.is_file() and any(fnmatch.fnmatch(p.name.lower(), pat.lower()) for pat in patterns)
+        if not p.is_dir() and any(fnmatch.fnmatch(p.name.lower(), pat.lower()) for pat in patterns)
     )
     rows, inputs = [], []
     for path in files:

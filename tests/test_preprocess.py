@@ -7,7 +7,9 @@ from helpers import preprocess
 from helpers.preprocess import load_image, predict_digit, predict_folder, to_mnist
 
 import importlib.util
+import os
 import re
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -235,6 +237,64 @@ def test_missing_path_and_folder(tmp_path):
         load_image(tmp_path)
 
 
+def test_a_fifo_named_png_is_refused_at_once(tmp_path):
+    """Opening a named pipe waits for a writer that never comes: it must be refused before any read."""
+    os.mkfifo(tmp_path / "pipe.png")
+    outcome = []
+    reader = threading.Thread(target=lambda: outcome.append(_error_of(load_image, tmp_path / "pipe.png")), daemon=True)
+    reader.start()
+    reader.join(timeout=20)
+    assert not reader.is_alive(), "load_image hung on a FIFO"
+    assert isinstance(outcome[0], ValueError) and "pipe.png is a named pipe (FIFO), not a file" in str(outcome[0])
+
+
+def _error_of(function, *args) -> Exception | None:
+    try:
+        function(*args)
+    except Exception as exc:  # the test inspects whatever was raised
+        return exc
+    return None
+
+
+def test_broken_and_looping_links_say_what_they_are(tmp_path):
+    (tmp_path / "dangling.png").symlink_to(tmp_path / "gone.png")
+    (tmp_path / "loop_a.png").symlink_to(tmp_path / "loop_b.png")
+    (tmp_path / "loop_b.png").symlink_to(tmp_path / "loop_a.png")
+    with pytest.raises(FileNotFoundError, match=r"dangling\.png is a symbolic link to .*gone\.png'?, which does not"):
+        load_image(tmp_path / "dangling.png")
+    with pytest.raises(FileNotFoundError, match=r"loop_a\.png is a symbolic link .* loop"):
+        load_image(tmp_path / "loop_a.png")
+    REFERENCE.save(tmp_path / "real.png")
+    (tmp_path / "good_link.png").symlink_to(tmp_path / "real.png")
+    assert np.array_equal(load_image(tmp_path / "good_link.png"), load_image(tmp_path / "real.png"))
+
+
+@pytest.mark.parametrize("kind", ["gray", "rgb", "rgba", "one channel", "bool"])
+def test_huge_8_bit_array_is_shrunk_before_any_float_array(kind):
+    side = 8000
+    ink = np.zeros((side, side), dtype=bool)
+    ink[2000:2400, 2500:5500] = ink[2000:6000, 5100:5500] = True  # a "7" of bars
+    gray = np.where(ink, np.uint8(0), np.uint8(255))  # dark ink on white paper
+    big = {
+        "gray": gray,
+        "rgb": np.repeat(gray[:, :, None], 3, axis=2),
+        "rgba": np.dstack([gray, gray, gray, np.full_like(gray, 255)]),
+        "one channel": gray[:, :, None],
+        "bool": ~ink,
+    }[kind]
+    del gray, ink
+    tracemalloc.start()
+    try:
+        small = load_image(big)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert small.shape == (preprocess.MAX_SIDE, preprocess.MAX_SIDE) and small.dtype == np.float32
+    assert peak < 40e6, f"{peak / 1e6:.0f} MB of arrays ({side}×{side} as float32 would be {side**2 * 4 / 1e6:.0f} MB)"
+    assert small.min() == 0.0 and small.max() == 1.0  # dark ink, white paper, as given
+    assert_mnist_like(to_mnist(small))
+
+
 @pytest.mark.parametrize("suffix", [".png", ".jpg"])
 def test_huge_image_is_shrunk_before_any_float_array(tmp_path, suffix):
     img = Image.new("L", (8000, 8000), 255)
@@ -301,6 +361,21 @@ def test_predict_folder_one_bad_file_does_not_stop_the_others(model, tmp_path):
     assert bad.digit is None and np.isnan(bad.confidence) and "could not read c_broken.png" in bad.error
     assert list(predict_folder(model, tmp_path, pattern=("*.png",)).file) == ["b_three.png", "c_broken.png"]
     assert list(predict_folder(model, tmp_path, pattern="*.jpg").file) == ["a_seven.JPG"]
+
+
+def test_predict_folder_reports_broken_links_and_fifos(model, tmp_path):
+    REFERENCE.save(tmp_path / "a_three.png")
+    (tmp_path / "b_dangling.png").symlink_to(tmp_path / "gone.png")
+    (tmp_path / "c_loop.png").symlink_to(tmp_path / "c_loop.png")
+    os.mkfifo(tmp_path / "d_pipe.png")
+    (tmp_path / "e_folder.png").mkdir()  # a folder is not a picture and gets no row
+    table = predict_folder(model, tmp_path)
+    assert list(table.file) == ["a_three.png", "b_dangling.png", "c_loop.png", "d_pipe.png"]
+    assert table.error.iloc[0] is None and type(table.digit.iloc[0]) is int
+    errors = dict(zip(table.file[1:], table.error[1:], strict=True))
+    assert "which does not exist" in errors["b_dangling.png"] and "loop" in errors["c_loop.png"]
+    assert "named pipe" in errors["d_pipe.png"]
+    assert table.digit.iloc[1:].isna().all() and table.confidence.iloc[1:].isna().all()
 
 
 def test_predict_folder_missing_folder(model, tmp_path):
