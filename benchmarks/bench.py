@@ -89,6 +89,7 @@ def work_series(model: str, seeds: list[int], epochs=None, batch_size=None, n_tr
         "seed_improved": (m.build_seed_improved, BASELINE),
         "schedule": (build_schedule, improved),
         "improved": (lambda: m.build_improved(n_train=len(x_train)), improved),
+        "cnn": (lambda: m.build_cnn(n_train=len(x_train)), {"epochs": m.CNN_EPOCHS, "batch_size": m.CNN_BATCH_SIZE}),
     }[model]
     recipe = {"epochs": epochs or recipe["epochs"], "batch_size": batch_size or recipe["batch_size"]}
     runs = []
@@ -159,7 +160,7 @@ def bench_batch_size(settings: dict) -> dict:
 def bench_accuracy(settings: dict) -> dict:
     """Each model over the seeds, one process per model, trained as its notebook trains it."""
     models, fit = {}, {"seeds": settings["seeds"], "epochs": settings["epochs"], "n_train": settings["n_train"]}
-    for name in ("baseline", "seed_improved", "schedule", "improved"):
+    for name in ("baseline", "seed_improved", "schedule", "improved", "cnn"):
         models[name] = run_worker({"task": "series", "model": name, **fit})
         samples = {k: models[name].pop(k) for k in ("train_samples", "validation_samples", "test_samples")}
     return {"settings": settings, "seeds": settings["seeds"], **samples, "models": models}

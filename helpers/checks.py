@@ -557,3 +557,55 @@ def check_misread(misread: Any, model: Any, render: Callable) -> str:
         f"Correct: the model reads {read} where the image shows {digit} ({probabilities[read]:.0%} sure). "
         "Printed digits are not MNIST's handwriting: the test accuracy holds only for data like the test data."
     )
+
+
+# ------------------------------------------------------------------------- notebook 06
+
+
+@_check(1)
+def check_conv_params(conv_params: Any) -> str:
+    """Check a function ``conv_params(kernel, channels_in, filters)`` against Keras' own count."""
+    if not callable(conv_params):
+        _fail(f"`conv_params` should be a function of (kernel, channels_in, filters), got {_describe(conv_params)}.")
+    for k, c, f, expected in [(5, 1, 32, 832), (3, 32, 64, 18_496), (3, 3, 8, 224)]:
+        got = _call(conv_params, "conv_params", k, c, f)
+        if got is None:
+            _fail(f"conv_params({k}, {c}, {f}) returned None: did you forget `return`?")
+        got = _number(got, f"conv_params({k}, {c}, {f})", integer=True)
+        if got == expected:
+            continue
+        if got == k * k * c * f:
+            _fail(
+                f"conv_params({k}, {c}, {f}) = {got}: you counted the weights but not the {f} biases, one per filter."
+            )
+        if got == k * k * f + f and c > 1:
+            _fail(f"conv_params({k}, {c}, {f}) = {got}: each filter looks at all {c} input channels, not at one.")
+        if got == k * c * f + f:
+            _fail(f"conv_params({k}, {c}, {f}) = {got}: a kernel of size {k} covers {k} × {k} pixels, not {k}.")
+        _fail(f"conv_params({k}, {c}, {f}) = {got}, expected {expected}: k × k × channels_in × filters + filters.")
+    return "Correct: kernel × kernel × channels in × filters + filters, e.g. 3 × 3 × 32 × 64 + 64 = 18,496."
+
+
+@_check(1)
+def check_shift_accuracy(accuracy_down_3: Any, model: Any, x_val: Any, y_val: Any) -> str:
+    """Check the validation accuracy of ``model`` on the images moved 3 pixels down."""
+    from helpers.preprocess import shift_images
+
+    answer = _number(accuracy_down_3, "accuracy_down_3", fraction=True)
+    x_val, y_val = np.asarray(x_val), np.asarray(y_val)
+
+    def accuracy(down: int, right: int) -> float:
+        predicted = np.asarray(model.predict(shift_images(x_val, down, right), verbose=0)).argmax(axis=1)
+        return float((predicted == y_val).mean())
+
+    expected = accuracy(3, 0)
+    if math.isclose(answer, expected, abs_tol=1e-4):
+        return f"Correct: {expected:.2%} of the validation digits moved 3 pixels down are read correctly."
+    for (down, right), what in [
+        ((0, 0), "the unshifted images"),
+        ((-3, 0), "images moved up"),
+        ((0, 3), "moved right"),
+    ]:
+        if math.isclose(answer, accuracy(down, right), abs_tol=1e-4):
+            _fail(f"{answer:.4f} is the accuracy on {what}: shift_images(x_val, down=3) moves them down.")
+    _fail(f"{answer:.4f} is not it: predict on shift_images(x_val, down=3), then compare the argmax with y_val.")

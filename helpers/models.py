@@ -107,6 +107,37 @@ def build_improved(n_train: int = TRAIN_SIZE) -> keras.Model:
     return allow_jit(_compile(model, keras.optimizers.Adam(improved_schedule(n_train))))
 
 
+# The convolutional network (notebook 06): the improved model's training recipe, twice the epochs.
+CNN_EPOCHS = 20
+CNN_BATCH_SIZE = IMPROVED_BATCH_SIZE
+
+
+def build_cnn(n_train: int = TRAIN_SIZE) -> keras.Model:
+    """A small convolutional network: two strided convolutions, then Dense(128) and the softmax.
+
+    Trained like the improved model (random shifts of up to ~2 pixels, batch 512, the cosine
+    schedule), for ``CNN_EPOCHS``. 422,154 parameters; about 70 s per training on 2 CPU cores and
+    99.4% test accuracy over seeds (``make bench``). Chosen by measuring cost per epoch first: the
+    keras.io convnet costs about twice as much per epoch and scored lower with the same recipe.
+    """
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28)),
+            layers.Reshape((28, 28, 1)),
+            layers.RandomTranslation(MAX_SHIFT, MAX_SHIFT, fill_mode="constant", interpolation="nearest"),
+            layers.Conv2D(32, 5, strides=2, padding="same", activation="relu"),  # 28×28 -> 14×14, 32 maps
+            layers.Conv2D(64, 3, strides=2, padding="same", activation="relu"),  # 14×14 -> 7×7, 64 maps
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.4),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name="cnn",
+    )
+    schedule = improved_schedule(n_train, CNN_EPOCHS, CNN_BATCH_SIZE)
+    return allow_jit(_compile(model, keras.optimizers.Adam(schedule)))
+
+
 def allow_jit(model: keras.Model) -> keras.Model:
     """Under JAX, compile the compiled ``model``'s steps with XLA although ``RandomTranslation`` opts out.
 
@@ -221,6 +252,7 @@ RECIPES = {
     # build(n_train): the improved model's schedule spans the run, so it needs the training-set size
     "baseline": dict(build=lambda n_train: build_baseline(), epochs=10, batch_size=128, notebook="02"),
     "improved": dict(build=build_improved, epochs=IMPROVED_EPOCHS, batch_size=IMPROVED_BATCH_SIZE, notebook="03"),
+    "cnn": dict(build=build_cnn, epochs=CNN_EPOCHS, batch_size=CNN_BATCH_SIZE, notebook="06"),
 }
 
 

@@ -196,6 +196,24 @@ def load_image(source: str | Path | Image.Image | np.ndarray) -> np.ndarray:
     return np.clip(gray, 0, 1)
 
 
+def shift_images(images: np.ndarray, down: int = 0, right: int = 0) -> np.ndarray:
+    """Move every image of a batch (N, H, W) by whole pixels, filling the uncovered edge with 0 (black).
+
+    Negative values move up or left. Pixels pushed over the edge are lost, as on a page whose digit
+    was written off-centre. Notebook 06 measures what a shift does to each model.
+    """
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(f"expected a batch of images (N, height, width), got shape {images.shape}")
+    if max(abs(down), abs(right)) >= min(images.shape[1:]):
+        raise ValueError(f"a shift of ({down}, {right}) pixels moves a {images.shape[1:]} image out of the frame")
+    out = np.zeros_like(images)
+    rows = slice(max(down, 0), images.shape[1] + min(down, 0)), slice(max(-down, 0), images.shape[1] - max(down, 0))
+    cols = slice(max(right, 0), images.shape[2] + min(right, 0)), slice(max(-right, 0), images.shape[2] - max(right, 0))
+    out[:, rows[0], cols[0]] = images[:, rows[1], cols[1]]
+    return out
+
+
 # ------------------------------------------------------------------ the MNIST steps
 
 

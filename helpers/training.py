@@ -7,6 +7,7 @@ from helpers.evaluation import summarize_runs
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
@@ -19,6 +20,7 @@ BENCHMARK_NAMES = {
     "seed_improved": "seed 'improved'",
     "schedule": "+ schedule",
     "improved": "+ shifts (improved)",
+    "cnn": "CNN",
 }
 
 
@@ -64,8 +66,11 @@ class EpochTimer(keras.callbacks.Callback):
         return float(np.median(self.seconds)) if self.seconds else float("nan")
 
 
-def benchmark_accuracy(path: str | os.PathLike | None = None):
+def benchmark_accuracy(path: str | os.PathLike | None = None, models: Sequence[str] | None = None):
     """The benchmark's accuracy over seeds (``make bench``), one row per model (a DataFrame).
+
+    ``models``: the benchmark's keys to keep, in that order (default: every model measured), for
+    example ``["baseline", "improved"]``; see ``BENCHMARK_NAMES``.
 
     Read from ``helpers/benchmark_results.json`` (shipped with the package): each model trained from
     scratch once per seed on the training split and measured on the validation and the test images.
@@ -75,7 +80,7 @@ def benchmark_accuracy(path: str | os.PathLike | None = None):
     """
     import pandas as pd
 
-    path = Path(path) if path is not None else BENCHMARK_RESULTS
+    wanted, path = models, Path(path) if path is not None else BENCHMARK_RESULTS
     remeasure = "run `make bench` (or `python benchmarks/bench.py --only accuracy`)"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: {remeasure} to measure the models")
@@ -84,6 +89,10 @@ def benchmark_accuracy(path: str | os.PathLike | None = None):
     models = section.get("models") if isinstance(section, dict) else None
     if not models or not all(m.get("runs") and all("val_accuracy" in r for r in m["runs"]) for m in models.values()):
         raise ValueError(f"{path} holds no accuracy measured on the validation split (an older format): {remeasure}")
+    if wanted is not None:
+        if missing := [key for key in wanted if key not in models]:
+            raise ValueError(f"{path} has no results for {', '.join(missing)}: {remeasure}")
+        models = {key: models[key] for key in wanted}
     measured = str(section.get("machine", {}).get("date", "unknown"))[:10]
     if section.get("quick"):
         measured += " (quick run: not representative)"

@@ -18,6 +18,7 @@ import pytest
 import tomllib
 
 REPO = Path(__file__).resolve().parent.parent
+NOTEBOOK_03 = ["baseline", "seed_improved", "schedule", "improved"]
 
 
 def _model(epochs, batch_size, val, test, seconds):
@@ -90,10 +91,22 @@ def test_the_default_is_the_packaged_benchmark_file_and_notebook_03_can_read_it(
     assert REPO / "helpers" / "benchmark_results.json" == BENCHMARK_RESULTS
     package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     assert BENCHMARK_RESULTS.name in package_data["helpers"], "pyproject.toml must ship the benchmark results"
-    table = benchmark_accuracy()
+    table = benchmark_accuracy(models=NOTEBOOK_03)  # as notebook 03 reads it
     assert list(table["model"]) == ["baseline", "seed 'improved'", "+ schedule", "+ shifts (improved)"]
     assert list(table["epochs"]) == [10] * 4 and all(table["seeds"] >= 3)
     assert table["val_accuracy mean"].between(0.97, 0.995).all()
+    cnn = benchmark_accuracy().set_index("model").loc["CNN"]  # every model, the CNN last
+    assert cnn["seeds"] >= 3 and cnn["test_accuracy mean"] >= 0.99, cnn
+
+
+def test_asking_for_a_model_that_was_not_measured_says_so(tmp_path):
+    path = _write(tmp_path, _results())
+    assert list(benchmark_accuracy(path, models=["improved", "baseline"])["model"]) == [
+        "+ shifts (improved)",
+        "baseline",
+    ]
+    with pytest.raises(ValueError, match=r"has no results for cnn: run `make bench`"):
+        benchmark_accuracy(path, models=["baseline", "cnn"])
 
 
 def test_a_missing_file_says_to_run_the_benchmark(tmp_path):

@@ -521,6 +521,51 @@ WRONG = {
 }
 
 
+def test_conv_params():
+    assert "18,496" in checks.check_conv_params(lambda k, c, f: k * k * c * f + f)
+    for function, message in [
+        (lambda k, c, f: k * k * c * f, "not the 32 biases"),
+        (lambda k, c, f: k * k * f + f if c > 1 else k * k * c * f + f, "all 32 input channels"),
+        (lambda k, c, f: k * c * f + f, "covers 5 × 5 pixels"),
+        (lambda k, c, f: (k * k * c + 1) * (f + 1), "expected 832"),
+        (18_496, "should be a function"),
+        (lambda k, c, f: None, "forget `return`"),
+        (lambda k, c: k, "your function `conv_params` raised TypeError"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_conv_params(function)
+
+
+class RowModel:
+    """Reads the brightest row of each image as a digit (ROW_DIGIT): moving an image down changes its answer."""
+
+    def predict(self, x, verbose=0):
+        rows = np.asarray(x).sum(axis=2).argmax(axis=1)
+        return np.eye(10)[ROW_DIGIT[rows]]
+
+
+ROW_DIGIT = np.zeros(28, dtype=int)
+ROW_DIGIT[[2, 5, 8]], ROW_DIGIT[[7, 10]], ROW_DIGIT[20] = 1, 2, 3
+X_ROWS = np.zeros((3, 28, 28), dtype=np.float32)
+X_ROWS[[0, 1, 2], [5, 10, 20], 10] = 1.0  # one bright pixel in rows 5, 10 and 20
+Y_ROWS = np.array([1, 2, 3])  # unshifted all right; moved down 3: 1 of 3 right; moved up 3: 2 of 3
+
+
+def test_shift_accuracy():
+    assert "33.33% of the validation digits moved 3 pixels down" in checks.check_shift_accuracy(
+        1 / 3, RowModel(), X_ROWS, Y_ROWS
+    )
+    for answer, message in [
+        (1.0, "accuracy on the unshifted images"),
+        (2 / 3, "accuracy on images moved up"),
+        (0.5, "is not it"),
+        (33.3, "percentage"),
+        ("0.33", "stored text"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_shift_accuracy(answer, RowModel(), X_ROWS, Y_ROWS)
+
+
 SIGNATURES = {
     "check_class_proportions": "proportions, y_test, y_train",
     "check_scaled": "x_test_scaled, x_test",
@@ -537,6 +582,8 @@ SIGNATURES = {
     "check_digit_reading": "digit_1, confidence_1, expected",
     "check_centring_matters": "no_centring, correct_uncentred, model, paths, labels",
     "check_misread": "misread, model, render",
+    "check_conv_params": "conv_params",
+    "check_shift_accuracy": "accuracy_down_3, model, x_val, y_val",
 }
 
 
@@ -577,6 +624,8 @@ def cases(paths, labels):
         "no_centring": ("function", checks.check_centring_matters, 0, (0, model_28, paths, labels)),
         "correct_uncentred": ("integer", checks.check_centring_matters, 1, (no_centring, model_28, paths, labels)),
         "misread": ("dict", checks.check_misread, 0, (model_28, render)),
+        "conv_params": ("function", checks.check_conv_params, 0, ()),
+        "shift_accuracy": ("number", checks.check_shift_accuracy, 0, (RowModel(), X_ROWS, Y_ROWS)),
     }
 
 
@@ -584,7 +633,7 @@ CASES = [
     "class_proportions", "scaled", "most_ink_digit", "dense_params", "predictions", "dropout_gap",
     "dropout_history", "dropout_model", "wide_params", "mean_accuracy", "ab_with", "ab_without", "ab_verdict",
     "most_common_mistake", "recall", "coverage", "accuracy_answered", "digit", "confidence", "no_centring",
-    "correct_uncentred", "misread",
+    "correct_uncentred", "misread", "conv_params", "shift_accuracy",
 ]  # fmt: skip
 
 

@@ -49,6 +49,36 @@ def test_seed_improved_is_the_seeds_second_model():
     assert model.layers[3].get_config()["activation"] == "linear"
 
 
+def test_the_cnn_is_two_strided_convolutions_trained_like_the_improved_model():
+    model = models.build_cnn(n_train=50_000)
+    assert layer_summary(model) == [
+        ("Reshape", 0),
+        ("RandomTranslation", 0),
+        ("Conv2D", 5 * 5 * 1 * 32 + 32),
+        ("Conv2D", 3 * 3 * 32 * 64 + 64),
+        ("Flatten", 0),
+        ("Dense", 7 * 7 * 64 * 128 + 128),
+        ("Dropout", 0),
+        ("Dense", 128 * 10 + 10),
+    ]
+    assert model.count_params() == 422_154 and model.input_shape == (None, 28, 28)
+    assert [layer.output.shape[1:3] for layer in model.layers[2:4]] == [(14, 14), (7, 7)]  # each halves the image
+    shift = model.layers[1].get_config()
+    assert shift["height_factor"] == shift["width_factor"] == models.MAX_SHIFT  # the improved model's shifts
+    schedule = model.optimizer.get_config()["learning_rate"]  # cosine over all CNN_EPOCHS of batch 512
+    steps = -(-50_000 // models.CNN_BATCH_SIZE) * models.CNN_EPOCHS
+    assert schedule["class_name"] == "CosineDecay" and schedule["config"]["decay_steps"] == steps
+    assert models.CNN_BATCH_SIZE == models.IMPROVED_BATCH_SIZE
+
+
+def test_short_real_cnn_training_is_far_above_chance(small_real_data):
+    (x, y), (xt, yt) = small_real_data
+    keras.utils.set_random_seed(0)
+    model = models.build_cnn(n_train=len(x))
+    model.fit(x, y, epochs=2, batch_size=128, verbose=0)
+    assert model.evaluate(xt, yt, verbose=0)[1] > 0.8
+
+
 def test_architecture_comparison_names_the_difference():
     models.assert_same_architecture(models.build_baseline(), models.build_baseline())
     with pytest.raises(AssertionError, match="layer 1 differs"):

@@ -325,6 +325,23 @@ def test_decompression_bomb_is_a_clear_error(tmp_path, monkeypatch):
         load_image(tmp_path / "bomb.png")
 
 
+def test_shift_images_moves_whole_pixels_and_fills_with_black():
+    images = np.arange(2 * 5 * 6, dtype=np.float32).reshape(2, 5, 6) + 1
+    down = preprocess.shift_images(images, down=2)
+    assert np.array_equal(down[:, 2:], images[:, :3]) and not down[:, :2].any()
+    left_up = preprocess.shift_images(images, down=-1, right=-3)
+    assert (
+        np.array_equal(left_up[:, :4, :3], images[:, 1:, 3:])
+        and not left_up[:, 4:].any()
+        and not left_up[:, :, 3:].any()
+    )
+    assert np.array_equal(preprocess.shift_images(images), images) and images.min() == 1  # the input is untouched
+    with pytest.raises(ValueError, match=r"moves a \(5, 6\) image out of the frame"):
+        preprocess.shift_images(images, down=5)
+    with pytest.raises(ValueError, match="expected a batch of images"):
+        preprocess.shift_images(images[0], down=1)
+
+
 # ------------------------------------------------------------------- prediction
 
 
