@@ -604,7 +604,7 @@ def check_shift_accuracy(accuracy_down_3: Any, model: Any, x_val: Any, y_val: An
     for (down, right), what in [
         ((0, 0), "the unshifted images"),
         ((-3, 0), "images moved up"),
-        ((0, 3), "moved right"),
+        ((0, 3), "images moved right"),
     ]:
         if math.isclose(answer, accuracy(down, right), abs_tol=1e-4):
             _fail(f"{answer:.4f} is the accuracy on {what}: shift_images(x_val, down=3) moves them down.")
