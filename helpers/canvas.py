@@ -51,7 +51,9 @@ class DrawingPad:
         self.canvas.on_mouse_down(self._on_down)
         self.canvas.on_mouse_move(self._on_move)
         self.canvas.on_mouse_up(self._on_up)
-        self.widget = widgets.HBox([widgets.VBox([self.canvas, clear]), self.output])
+        self.canvas.layout.min_width = f"{size}px"  # a long message beside it must not squeeze the canvas
+        pad = widgets.VBox([self.canvas, clear], layout=widgets.Layout(flex="0 0 auto"))
+        self.widget = widgets.HBox([pad, self.output])
         self.clear()
 
     def clear(self) -> None:

@@ -545,7 +545,7 @@ def check_misread(misread: Any, model: Any, render: Callable) -> str:
     except Exception as exc:
         _fail(f"render(**misread) raised {type(exc).__name__}: {exc}. Keys: {allowed}; check their values.")
     try:
-        read, probabilities = predict_digit(model, image)
+        read, probabilities = predict_digit(model, image, gate=False)  # the model's own answer, not the gate's
     except ValueError as exc:
         _fail(f"the model cannot read this picture: {exc}")
     if read == digit:
@@ -609,3 +609,49 @@ def check_shift_accuracy(accuracy_down_3: Any, model: Any, x_val: Any, y_val: An
         if math.isclose(answer, accuracy(down, right), abs_tol=1e-4):
             _fail(f"{answer:.4f} is the accuracy on {what}: shift_images(x_val, down=3) moves them down.")
     _fail(f"{answer:.4f} is not it: predict on shift_images(x_val, down=3), then compare the argmax with y_val.")
+
+
+# ------------------------------------------------------------------------- notebook 07
+
+
+@_check(1)
+def check_gate_threshold(threshold_2: Any, gate: Any, val_digits: Any, test_digits: Any) -> str:
+    """Check the gate threshold that refuses 2% of the validation digits: their scores' 2% quantile."""
+    answer = _number(threshold_2, "threshold_2")
+    val_scores, test_scores = gate.scores(val_digits), gate.scores(test_digits)
+
+    def refused(scores: np.ndarray) -> float:
+        return float((scores < answer).mean())
+
+    correct = f"Correct: below {answer:.3f}, the gate refuses {refused(val_scores):.2%} of the validation digits."
+    if math.isclose(answer, float(np.quantile(val_scores, 0.02)), rel_tol=1e-5, abs_tol=1e-9):
+        return correct
+    if math.isclose(answer, float(np.quantile(test_scores, 0.02)), rel_tol=1e-5, abs_tol=1e-9):
+        _fail("that is the 2% point of the test digits' scores: choose thresholds on the validation digits.")
+    if abs(refused(val_scores) - 0.02) <= 0.5 / len(val_scores):  # another threshold between the same two scores
+        return correct
+    if math.isclose(answer, float(np.quantile(val_scores, 0.98)), rel_tol=1e-5, abs_tol=1e-9):
+        _fail(f"below {answer:.3f} the gate refuses 98% of the digits: the threshold is the scores' 2% quantile.")
+    if not 0 <= answer <= 1:
+        _fail(f"{answer:g} is not a gate score: the gate's scores are probabilities between 0 and 1.")
+    _fail(
+        f"below {answer:.3f} the gate refuses {refused(val_scores):.2%} of the validation digits, not 2%: "
+        "use threshold_for(gate.scores(val_digits), rejected=0.02)."
+    )
+
+
+@_check(1)
+def check_refused_share(refused_2: Any, gate: Any, threshold_2: Any, test_not_digits: Any, val_not_digits: Any) -> str:
+    """Check the share of the test not-digits whose gate score is below ``threshold_2``."""
+    answer = _number(refused_2, "refused_2", fraction=True)
+    test_scores = gate.scores(test_not_digits)
+    expected = float((test_scores < threshold_2).mean())
+    if math.isclose(answer, expected, abs_tol=1e-4):
+        return f"Correct: at that threshold the gate refuses {expected:.1%} of the test not-digits."
+    if math.isclose(answer, 1 - expected, abs_tol=1e-4):
+        _fail(f"{answer:.4f} is the share the gate lets through (scores at or above the threshold), not refuses.")
+    if math.isclose(answer, float((gate.scores(val_not_digits) < threshold_2).mean()), abs_tol=1e-4):
+        _fail(f"{answer:.4f} is measured on the validation not-digits: measure on the test not-digits.")
+    if math.isclose(answer, float((test_scores < gate.threshold).mean()), abs_tol=1e-4):
+        _fail(f"{answer:.4f} is at the gate's own threshold ({gate.threshold:.3f}): use threshold_2.")
+    _fail(f"{answer:.4f} is not it: the share of gate.scores(test_not_digits) below threshold_2.")

@@ -40,8 +40,20 @@ PATTERNS = ("*.png", "*.jpg", "*.jpeg")
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as Pillow's convert("L")
 
 
-def _no_digit(reason: str) -> ValueError:
-    return ValueError(f"no digit found: {reason}. Is there a dark digit on light paper (or the reverse)?")
+class NoDigitError(ValueError):
+    """The picture holds no digit to read: no ink at all, or (asked by the digit gate) not a digit."""
+
+
+def _no_digit(reason: str, hint: str = "Is there a dark digit on light paper (or the reverse)?") -> NoDigitError:
+    return NoDigitError(f"no digit found: {reason}. {hint}")
+
+
+def _gate_refusal(score: float, threshold: float) -> NoDigitError:
+    return _no_digit(
+        f"the digit gate gives it {score:.2f}, and pictures under {threshold:.2f} are not taken for digits "
+        "(notebook 07)",
+        "Is it one digit, upright, and nothing else? (gate=False skips this check)",
+    )
 
 
 # ------------------------------------------------------------------------- loading
@@ -330,18 +342,44 @@ def _top3(probs: np.ndarray) -> str:
     return ", ".join(f"{d} ({probs[d]:.2f})" for d in np.argsort(probs)[::-1][:3])
 
 
-def predict_digit(model, image) -> tuple[int, np.ndarray]:
-    """Preprocess ``image`` with ``to_mnist`` and return (most probable digit, its 10 probabilities)."""
-    probs = _probabilities(model, to_mnist(image)[None])[0]
+def _gate(gate):
+    """The gate to ask: the course's (``gate=True``), none (``False``), or the ``Gate`` given."""
+    if gate is True:
+        from helpers.nodigit import course_gate
+
+        return course_gate()
+    if gate is False or gate is None:
+        return None
+    if not (hasattr(gate, "scores") and hasattr(gate, "threshold")):
+        raise TypeError(f"gate must be True, False or a helpers.nodigit.Gate, not {type(gate).__name__}")
+    return gate
+
+
+def predict_digit(model, image, *, gate=True) -> tuple[int, np.ndarray]:
+    """Preprocess ``image`` with ``to_mnist`` and return (most probable digit, its 10 probabilities).
+
+    Raises ``NoDigitError`` (a ValueError) "no digit found" when there is nothing to read: a blank
+    picture, or, whichever ``model`` is given, a picture the course's digit gate does not take for a
+    digit (a letter, noise, a scribble; notebook 07). ``gate=False`` skips the gate and lets the
+    model answer anyway; ``gate=`` a ``helpers.nodigit.Gate`` asks that one instead.
+    """
+    x = to_mnist(image)[None]
+    checker = _gate(gate)
+    if checker is not None:
+        score = float(checker.scores(x)[0])
+        if score < checker.threshold:
+            raise _gate_refusal(score, checker.threshold)
+    probs = _probabilities(model, x)[0]
     return int(probs.argmax()), probs
 
 
-def predict_folder(model, folder, pattern: str | Sequence[str] = PATTERNS) -> pd.DataFrame:
+def predict_folder(model, folder, pattern: str | Sequence[str] = PATTERNS, *, gate=True) -> pd.DataFrame:
     """Predict every image file in ``folder`` matching ``pattern`` (case-insensitive): a DataFrame, one row per file.
 
     Columns: file, digit, confidence, top3, error. A file that cannot be read or holds no
-    digit, and a matching name that is no file (a broken link, a FIFO), gets its error message,
-    digit None and confidence NaN; the others still run.
+    digit (blank, or refused by the digit gate as in ``predict_digit``), and a matching name that
+    is no file (a broken link, a FIFO), gets its error message, digit None and confidence NaN; the
+    others still run.
     """
     import pandas as pd
 
@@ -362,6 +400,14 @@ def predict_folder(model, folder, pattern: str | Sequence[str] = PATTERNS) -> pd
         except (ValueError, OSError) as exc:
             rows.append({"file": path.name, "digit": None, "confidence": np.nan, "top3": "", "error": str(exc)})
     good = [row for row in rows if row["error"] is None]
+    checker = _gate(gate) if good else None
+    if checker is not None:
+        scores = checker.scores(np.stack(inputs))
+        for row, score in zip(good, scores, strict=True):
+            if score < checker.threshold:
+                row.update(digit=None, confidence=np.nan, top3="", error=str(_gate_refusal(score, checker.threshold)))
+        inputs = [x for x, score in zip(inputs, scores, strict=True) if score >= checker.threshold]
+        good = [row for row in good if row["error"] is None]
     if good:
         for row, probs in zip(good, _probabilities(model, np.stack(inputs)), strict=True):
             row.update(digit=int(probs.argmax()), confidence=float(probs.max()), top3=_top3(probs))

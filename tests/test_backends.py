@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 # Every part of helpers, then Keras, as a notebook imports them.
 IMPORT_ALL = (
     "import helpers, helpers.canvas, helpers.checks, helpers.data, helpers.evaluation, helpers.files, "
-    "helpers.models, helpers.plots, helpers.preprocess, helpers.training, keras"
+    "helpers.models, helpers.nodigit, helpers.plots, helpers.preprocess, helpers.training, keras"
 )
 
 needs_jax = pytest.mark.skipif(
@@ -117,11 +117,24 @@ def test_the_course_models_train_save_and_load_under_jax_without_tensorflow(tmp_
     loaded = models.load_or_train("improved", x, y)  # now from models/improved.keras
     same = bool(np.array_equal(trained.predict(x, verbose=0), loaded.predict(x, verbose=0)))
     shifted = keras.ops.convert_to_numpy(trained.layers[1](x[:8, :, :, None], training=True))
-    """) + REPORT.replace("}))", '"same": same, "shifted_shape": list(shifted.shape)}))')
+    # notebook 06's CNN and notebook 07's gate (the series under JAX in test_installed leaves out 06)
+    models.RECIPES["cnn"]["epochs"] = 1
+    cnn = models.load_or_train("cnn", x, y)
+    same_cnn = bool(np.array_equal(cnn.predict(x, verbose=0), models.load_or_train("cnn", x, y).predict(x, verbose=0)))
+    from helpers import nodigit
+    gate = nodigit.Gate(models.build_gate(), 0.5)
+    gate.model.fit(x, (y % 2).astype("float32"), epochs=1, verbose=0)
+    reloaded = nodigit.load_gate(nodigit.save_gate(gate, models.MODELS_DIR / "gate.keras"))
+    same_gate = bool(np.allclose(gate.scores(x), reloaded.scores(x))) and reloaded.threshold == 0.5
+    """) + REPORT.replace(
+        "}))",
+        '"same": same, "shifted_shape": list(shifted.shape), "same_cnn": same_cnn, "same_gate": same_gate}))',
+    )
     seen = run_python(code, tmp_path, backend="jax")
     assert seen["backend"] == "jax" and not seen["tensorflow"], seen
     assert seen["same"], "the reloaded model predicts differently from the one saved"
     assert seen["shifted_shape"] == [8, 28, 28, 1]
+    assert seen["same_cnn"] and seen["same_gate"], "the CNN or the gate predicts differently once reloaded"
 
 
 @needs_jax

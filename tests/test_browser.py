@@ -344,5 +344,40 @@ def test_notebook_05_drawing_canvas_reads_a_digit(page, lab):
     page.screenshot(path=str(SHOTS / "05_canvas_after_drawing.png"))
     text = reading.inner_text()
     assert re.search(r"The model reads 7 \(\d+% sure\)", text), f"the drawn 7 was read as: {text!r}"
+
+    # Clear, then an H in three strokes: not a digit, so notebook 07's gate answers "no digit found"
+    cell.get_by_role("button", name="Clear").click()
+    expect_gone = cell.get_by_text(re.compile(r"The model reads 7"))
+    expect_gone.wait_for(state="detached", timeout=30_000)
+    for stroke in [[(0.25, 0.2), (0.25, 0.8)], [(0.75, 0.2), (0.75, 0.8)], [(0.25, 0.5), (0.75, 0.5)]]:
+        draw(page, canvas, stroke)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for()
+    refusal = cell.get_by_text(re.compile(r"Nothing to read yet: no digit found: the digit gate"))
+    refusal.wait_for(timeout=60_000)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for()
+    time.sleep(1)  # the last stroke's answer replaces the one before it: let it land
+    page.screenshot(path=str(SHOTS / "05_canvas_after_drawing_an_h.png"))
+    outputs = cell.locator(".jp-OutputArea").last.inner_text()
+    assert "no digit found: the digit gate" in outputs and "The model reads" not in outputs, outputs[-500:]
+    width = canvas.bounding_box()["width"]
+    assert width >= 270, f"the message beside the canvas squeezed it to {width:.0f} px (it is 280 px wide)"
+    assert_no_error_output(page)
+    assert_server_log_clean(lab)
+
+
+@pytest.mark.parametrize("name", ["06_convolutional_network.ipynb", "07_no_digit.ipynb"])
+def test_notebooks_06_and_07_render_in_jupyterlab(page, lab, name):
+    """The going-further notebooks as committed: every figure decodes, the exercise checks say Correct, no error."""
+    nb = committed(name)
+    open_notebook(page, lab, name)
+    figures = count_outputs(nb.cells, "image/png")
+    assert figures >= 2, f"{name} has too few committed figures"
+    assert_figures_render(page, figures)
+    checks_passed = page.locator(".jp-OutputArea-output", has_text=re.compile(r"^Correct: "))
+    expected = sum("checks.check_" in c.source for c in nb.cells if c.cell_type == "code")
+    assert checks_passed.count() == expected, f"{checks_passed.count()} checks say Correct, expected {expected}"
+    page.get_by_role("heading", name="Summary").first.wait_for()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name[:2]}_as_committed.png"), full_page=True)
     assert_no_error_output(page)
     assert_server_log_clean(lab)

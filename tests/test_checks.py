@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import helpers  # noqa: F401  (before keras: quiet TensorFlow)
 from helpers import checks
+from helpers.nodigit import Gate
 from helpers.preprocess import to_mnist
 
 import functools
@@ -566,6 +567,52 @@ def test_shift_accuracy():
             checks.check_shift_accuracy(answer, RowModel(), X_ROWS, Y_ROWS)
 
 
+def ink_gate() -> Gate:
+    """A real Keras gate whose score is sigmoid((total ink - 392) / 10): images with more ink score higher."""
+    import keras
+
+    model = keras.Sequential(
+        [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")]
+    )
+    model.layers[-1].set_weights([np.full((784, 1), 0.1, np.float32), np.array([-39.2], np.float32)])
+    return Gate(model, threshold=0.3)
+
+
+GATE = ink_gate()
+_levels = np.random.default_rng(0).uniform(0.47, 0.53, (3, 500))  # the mean ink of each image
+GATE_VAL, GATE_TEST, GATE_NOT = (np.broadcast_to(lv[:, None, None], (500, 28, 28)).astype(np.float32) for lv in _levels)
+
+
+def test_gate_threshold():
+    val_scores = GATE.scores(GATE_VAL)
+    right = float(np.quantile(val_scores, 0.02))
+    assert "refuses 2.00% of the validation digits" in checks.check_gate_threshold(right, GATE, GATE_VAL, GATE_TEST)
+    for answer, message in [
+        (float(np.quantile(GATE.scores(GATE_TEST), 0.02)), "choose thresholds on the validation digits"),
+        (float(np.quantile(val_scores, 0.98)), "refuses 98% of the digits"),
+        (5.0, "not a gate score"),
+        (float(np.quantile(val_scores, 0.2)), "not 2%"),
+        ("0.3", "stored text"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_gate_threshold(answer, GATE, GATE_VAL, GATE_TEST)
+
+
+def test_refused_share():
+    threshold = float(np.quantile(GATE.scores(GATE_VAL), 0.4))
+    right = float((GATE.scores(GATE_NOT) < threshold).mean())
+    assert "refuses" in checks.check_refused_share(right, GATE, threshold, GATE_NOT, GATE_TEST)
+    for answer, message in [
+        (1 - right, "lets through"),
+        (float((GATE.scores(GATE_TEST) < threshold).mean()), "validation not-digits"),
+        (float((GATE.scores(GATE_NOT) < GATE.threshold).mean()), "own threshold"),
+        (right * 100, "percentage"),
+        (None, "still empty"),
+    ]:
+        with pytest.raises(Failed, match=message):
+            checks.check_refused_share(answer, GATE, threshold, GATE_NOT, GATE_TEST)
+
+
 SIGNATURES = {
     "check_class_proportions": "proportions, y_test, y_train",
     "check_scaled": "x_test_scaled, x_test",
@@ -584,6 +631,8 @@ SIGNATURES = {
     "check_misread": "misread, model, render",
     "check_conv_params": "conv_params",
     "check_shift_accuracy": "accuracy_down_3, model, x_val, y_val",
+    "check_gate_threshold": "threshold_2, gate, val_digits, test_digits",
+    "check_refused_share": "refused_2, gate, threshold_2, test_not_digits, val_not_digits",
 }
 
 
@@ -626,6 +675,8 @@ def cases(paths, labels):
         "misread": ("dict", checks.check_misread, 0, (model_28, render)),
         "conv_params": ("function", checks.check_conv_params, 0, ()),
         "shift_accuracy": ("number", checks.check_shift_accuracy, 0, (RowModel(), X_ROWS, Y_ROWS)),
+        "gate_threshold": ("number", checks.check_gate_threshold, 0, (GATE, GATE_VAL, GATE_TEST)),
+        "refused_share": ("number", checks.check_refused_share, 0, (GATE, 0.5, GATE_TEST, GATE_VAL)),
     }
 
 
@@ -633,7 +684,7 @@ CASES = [
     "class_proportions", "scaled", "most_ink_digit", "dense_params", "predictions", "dropout_gap",
     "dropout_history", "dropout_model", "wide_params", "mean_accuracy", "ab_with", "ab_without", "ab_verdict",
     "most_common_mistake", "recall", "coverage", "accuracy_answered", "digit", "confidence", "no_centring",
-    "correct_uncentred", "misread", "conv_params", "shift_accuracy",
+    "correct_uncentred", "misread", "conv_params", "shift_accuracy", "gate_threshold", "refused_share",
 ]  # fmt: skip
 
 

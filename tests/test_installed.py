@@ -21,6 +21,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# Under JAX, all but notebook 06: its convolutions take about 3½ minutes on JAX's CPU backend (twice
+# TensorFlow's), too long for CI. Its CNN trains, saves and reloads under JAX in tests/test_backends.py.
+UNDER_JAX = [nb for nb in NOTEBOOKS if not nb.name.startswith("06_")]
 sys.path.insert(0, str(REPO / "scripts"))
 import course_links  # noqa: E402
 
@@ -196,7 +199,7 @@ def test_the_series_runs_from_an_installed_wheel_in_a_bare_folder_under_jax(tmp_
     read_only(shared)
     student = tmp_path / "home" / "student"
     student.mkdir(parents=True)
-    for nb in NOTEBOOKS:
+    for nb in UNDER_JAX:
         shutil.copy(nb, student)
     shutil.copytree(REPO / "notebooks" / "images", student / "images")
     before = {
@@ -214,9 +217,10 @@ def test_the_series_runs_from_an_installed_wheel_in_a_bare_folder_under_jax(tmp_
     )
     print(done.stdout)  # seconds per notebook under JAX, shown with pytest -s
     assert done.returncode == 0, done.stdout + done.stderr[-4000:]
-    assert f"{len(NOTEBOOKS)} of {len(NOTEBOOKS)} notebooks ran without errors" in done.stdout
+    assert f"{len(UNDER_JAX)} of {len(UNDER_JAX)} notebooks ran without errors" in done.stdout
     saved = sorted(p.name for p in (student / "models").glob("*.keras"))
-    assert saved == ["baseline.keras", "cnn.keras", "improved.keras"]
+    assert saved == ["baseline.keras", "gate.keras", "improved.keras"]
+    assert (student / "models" / "gate.json").is_file(), "the gate's threshold is saved beside it"
     after = {
         "package": files_under(package),
         "data": files_under(shared),

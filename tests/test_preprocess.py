@@ -356,7 +356,7 @@ def model():
 
 def test_predict_digit(model, tmp_path):
     REFERENCE.save(tmp_path / "3.png")
-    digit, probs = predict_digit(model, tmp_path / "3.png")
+    digit, probs = predict_digit(model, tmp_path / "3.png", gate=False)
     assert type(digit) is int and 0 <= digit <= 9
     assert probs.shape == (10,) and np.isclose(probs.sum(), 1, atol=1e-5)
     assert digit == int(np.argmax(probs))
@@ -368,7 +368,7 @@ def test_predict_folder_one_bad_file_does_not_stop_the_others(model, tmp_path):
     digit_image("7").convert("RGB").save(tmp_path / "a_seven.JPG")
     (tmp_path / "c_broken.png").write_text("oops")
     (tmp_path / "notes.txt").write_text("not an image")
-    table = predict_folder(model, tmp_path)
+    table = predict_folder(model, tmp_path, gate=False)
     assert list(table.columns) == ["file", "digit", "confidence", "top3", "error"]
     assert list(table.file) == ["a_seven.JPG", "b_three.png", "c_broken.png"]
     good, bad = table.iloc[:2], table.iloc[2]
@@ -376,8 +376,8 @@ def test_predict_folder_one_bad_file_does_not_stop_the_others(model, tmp_path):
     assert good.confidence.between(0, 1).all() and good.error.isna().all()
     assert all(re.fullmatch(r"\d \(\d\.\d\d\), \d \(\d\.\d\d\), \d \(\d\.\d\d\)", t) for t in good.top3)
     assert bad.digit is None and np.isnan(bad.confidence) and "could not read c_broken.png" in bad.error
-    assert list(predict_folder(model, tmp_path, pattern=("*.png",)).file) == ["b_three.png", "c_broken.png"]
-    assert list(predict_folder(model, tmp_path, pattern="*.jpg").file) == ["a_seven.JPG"]
+    assert list(predict_folder(model, tmp_path, pattern=("*.png",), gate=False).file) == ["b_three.png", "c_broken.png"]
+    assert list(predict_folder(model, tmp_path, pattern="*.jpg", gate=False).file) == ["a_seven.JPG"]
 
 
 def test_predict_folder_reports_broken_links_and_fifos(model, tmp_path):
@@ -386,7 +386,7 @@ def test_predict_folder_reports_broken_links_and_fifos(model, tmp_path):
     (tmp_path / "c_loop.png").symlink_to(tmp_path / "c_loop.png")
     os.mkfifo(tmp_path / "d_pipe.png")
     (tmp_path / "e_folder.png").mkdir()  # a folder is not a picture and gets no row
-    table = predict_folder(model, tmp_path)
+    table = predict_folder(model, tmp_path, gate=False)
     assert list(table.file) == ["a_three.png", "b_dangling.png", "c_loop.png", "d_pipe.png"]
     assert table.error.iloc[0] is None and type(table.digit.iloc[0]) is int
     errors = dict(zip(table.file[1:], table.error[1:], strict=True))
@@ -429,8 +429,9 @@ def test_any_picture_with_enough_ink_becomes_a_valid_input(picture):
     assert x.min() >= 0 and x.max() == 1.0
     for axis, com in enumerate(ndimage.center_of_mass(x)):
         ink = np.flatnonzero(x.any(axis=1 - axis))
-        # the centre of mass is at 14 (whole-pixel shifts), unless the 20 px box had to stop at the frame's edge
-        assert abs(com - 14) <= 0.5 + 1e-6 or ink[0] == 0 or ink[-1] == 27
+        # the centre of mass is at 14 (whole-pixel shifts, ± float32 rounding), unless the 20 px box had to stop
+        # at the frame's edge
+        assert abs(com - 14) <= 0.5 + 1e-5 or ink[0] == 0 or ink[-1] == 27
 
 
 @settings(max_examples=30, deadline=None)

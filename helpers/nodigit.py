@@ -1,0 +1,270 @@
+"""Pictures that are not digits, and the course's check that answers "no digit" (notebook 07).
+
+A classifier trained on MNIST has ten answers and gives one of them to anything: a letter, noise,
+a scribble. ``not_digits`` draws such pictures with Pillow and numpy (letters in the fonts that
+Matplotlib ships, salt-and-pepper and blotchy noise, random pen strokes, simple shapes), each as
+a picture on paper like the sample images, so that they reach a model through the same
+``to_mnist`` steps as a real picture. Things a person would read as a digit are left out on
+purpose: a ring is a 0, one straight stroke a 1, an S a 5, so there are no circles, single lines or
+digit-like letters among them.
+
+The check itself, the *digit gate*, is a small network trained in notebook 07 to tell MNIST digits
+from these pictures; ``predict_digit`` asks it first, whichever classifier it is given.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib import font_manager
+from PIL import Image, ImageDraw, ImageFont
+
+if TYPE_CHECKING:
+    import keras
+
+KINDS = ("letter", "noise", "scribble", "shape")
+# Letters a reader would not take for a digit (no O, D, Q, I, l, J, Z, S, B, G, b, d, g, p, q...).
+LETTERS = "ACEFHKLMNPRTUVWXYacefhkmnrtuvwxy"
+# Fonts that come with Matplotlib: the gate learns on the first group; the held-out group tests it.
+FONTS = {
+    "train": ("DejaVu Sans", "DejaVu Serif", "DejaVu Sans Mono"),
+    "test": ("STIXGeneral", "cmr10", "cmss10"),
+}
+SIDE = 96  # pictures are SIDE×SIDE pixels, dark ink on light paper
+
+
+def _font(family: str, size: int, bold: bool) -> ImageFont.FreeTypeFont:
+    bold = bold and family.startswith("DejaVu")  # the other fonts Matplotlib ships have no bold
+    prop = font_manager.FontProperties(family=family, weight="bold" if bold else "normal")
+    return ImageFont.truetype(font_manager.findfont(prop, fallback_to_default=False), size)
+
+
+def _letter(draw: ImageDraw.ImageDraw, rng: np.random.Generator, fonts: Sequence[str], ink: int) -> None:
+    font = _font(str(rng.choice(fonts)), int(rng.integers(40, 80)), bool(rng.random() < 0.3))
+    centre = (SIDE / 2 + rng.uniform(-10, 10), SIDE / 2 + rng.uniform(-10, 10))
+    draw.text(centre, str(rng.choice(list(LETTERS))), font=font, fill=ink, anchor="mm")
+
+
+def _noise(img: Image.Image, rng: np.random.Generator, ink: int, paper: int) -> Image.Image:
+    if rng.random() < 0.5:  # salt and pepper: a share of the pixels inked at random
+        mask = rng.random((SIDE, SIDE)) < rng.uniform(0.05, 0.4)
+    else:  # blotches: smoothed random values, thresholded
+        from scipy import ndimage
+
+        field = ndimage.gaussian_filter(rng.normal(size=(SIDE, SIDE)), rng.uniform(1.5, 5))
+        mask = field > np.quantile(field, rng.uniform(0.6, 0.9))
+    return Image.fromarray(np.where(mask, ink, paper).astype(np.uint8))
+
+
+def _scribble(draw: ImageDraw.ImageDraw, rng: np.random.Generator, ink: int) -> None:
+    width = int(rng.integers(3, 9))
+    for _ in range(int(rng.integers(1, 4))):
+        n = int(rng.integers(5, 12))
+        steps = rng.normal(0, rng.uniform(10, 25), (n, 2))
+        points = np.clip(np.cumsum(steps, axis=0) + rng.uniform(25, SIDE - 25, 2), 4, SIDE - 4)
+        draw.line([tuple(p) for p in points], fill=ink, width=width, joint="curve")
+
+
+def _shape(draw: ImageDraw.ImageDraw, rng: np.random.Generator, ink: int) -> None:
+    width = int(rng.integers(3, 9))
+    for _ in range(int(rng.integers(1, 3))):
+        kind = rng.choice(["rectangle", "triangle", "star", "cross", "grid"])
+        cx, cy = rng.uniform(30, SIDE - 30, 2)
+        r = rng.uniform(15, 40)
+        fill = ink if rng.random() < 0.3 else None
+        if kind == "rectangle":
+            w, h = r, r * rng.uniform(0.5, 1.5)
+            draw.rectangle((cx - w, cy - h / 2, cx + w, cy + h / 2), outline=ink, fill=fill, width=width)
+        elif kind in ("triangle", "star"):
+            n = 3 if kind == "triangle" else 10
+            angles = rng.uniform(0, 2 * np.pi) + np.arange(n) * 2 * np.pi / n
+            radii = r * (np.where(np.arange(n) % 2, 0.45, 1.0) if kind == "star" else 1.0)
+            corners = zip(angles, np.broadcast_to(radii, n), strict=True)
+            points = [(cx + a * np.cos(t), cy + a * np.sin(t)) for t, a in corners]
+            draw.polygon(points, outline=ink, fill=fill, width=width)
+        elif kind == "cross":
+            t = rng.uniform(0, np.pi / 2)
+            for a in (t, t + np.pi / 2):
+                dx, dy = r * np.cos(a), r * np.sin(a)
+                draw.line((cx - dx, cy - dy, cx + dx, cy + dy), fill=ink, width=width)
+        else:  # a grid of lines: hatching, a noughts-and-crosses board
+            for k in (-1, 1):
+                draw.line((cx + k * r / 3, cy - r, cx + k * r / 3, cy + r), fill=ink, width=width)
+                draw.line((cx - r, cy + k * r / 3, cx + r, cy + k * r / 3), fill=ink, width=width)
+
+
+def not_digits(n: int, seed: int, fonts: str = "train", kinds: Sequence[str] = KINDS) -> tuple[list, list[str]]:
+    """Draw ``n`` pictures that are not digits, the kinds in turn: (list of PIL images, list of kinds).
+
+    ``seed`` fixes every picture; use different seeds for the pictures a model learns from and the
+    ones it is measured on. ``fonts``: "train" or "test", the group of Matplotlib fonts for letters.
+    """
+    if fonts not in FONTS:
+        raise ValueError(f"fonts must be one of {sorted(FONTS)}, not {fonts!r}")
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise ValueError(f"unknown kinds {unknown}: choose from {KINDS}")
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        paper, ink = int(rng.integers(200, 256)), int(rng.integers(0, 90))
+        img = Image.new("L", (SIDE, SIDE), paper)
+        draw = ImageDraw.Draw(img)
+        if kind == "letter":
+            _letter(draw, rng, FONTS[fonts], ink)
+        elif kind == "noise":
+            img = _noise(img, rng, ink, paper)
+        elif kind == "scribble":
+            _scribble(draw, rng, ink)
+        else:
+            _shape(draw, rng, ink)
+        images.append(img)
+        labels.append(kind)
+    return images, labels
+
+
+# ------------------------------------------------------------------------ the gate
+
+NOT_DIGITS_TRAIN = 10_000  # drawn not-digits the gate learns from, beside the 50,000 training digits
+SEEDS = {"train": 1, "validation": 2, "test": 3}  # a different draw of not-digits for each split
+VAL_DIGITS_REJECTED = 0.005  # the operating point: the gate may refuse 0.5% of the validation digits
+GATE_FILE = "gate.keras"  # in helpers.models.MODELS_DIR, its threshold beside it in gate.json
+
+
+@dataclass
+class Gate:
+    """A digit gate: a model giving P(digit) for 28×28 inputs, and the threshold below which it says "no digit"."""
+
+    model: keras.Model
+    threshold: float
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """P(digit) for a batch of MNIST-style inputs (N, 28, 28), as a 1-D array."""
+        x = np.asarray(x, dtype=np.float32)
+        return np.asarray(self.model.predict(x, verbose=0), dtype=np.float64).reshape(len(x))
+
+    def accepts(self, x: np.ndarray) -> np.ndarray:
+        """True where the gate takes the input for a digit."""
+        return self.scores(x) >= self.threshold
+
+
+def prepare(images: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``to_mnist`` on each picture: (inputs (N, 28, 28), refused (N,) bool).
+
+    ``refused`` is True where the preprocessing itself raised "no digit found" (its input is then
+    all zeros): such a picture never reaches a model.
+    """
+    from helpers.preprocess import to_mnist
+
+    inputs, refused = np.zeros((len(images), 28, 28), np.float32), np.zeros(len(images), bool)
+    for i, image in enumerate(images):
+        try:
+            inputs[i] = to_mnist(image)
+        except ValueError:
+            refused[i] = True
+    return inputs, refused
+
+
+def gate_training_set(
+    x_train: np.ndarray, n_not_digits: int = NOT_DIGITS_TRAIN, seed: int = SEEDS["train"]
+) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
+    """The gate's training data: the training digits (label 1) and drawn not-digits (label 0), shuffled.
+
+    Returns ``(x, y, class_weight)``: the weights make both classes count equally in the loss,
+    although there are five times more digits. The not-digits use the "train" fonts.
+    """
+    not_digit_inputs, _ = prepare(not_digits(n_not_digits, seed, "train")[0])
+    x = np.concatenate([np.asarray(x_train, np.float32), not_digit_inputs])
+    y = np.concatenate([np.ones(len(x_train), np.float32), np.zeros(n_not_digits, np.float32)])
+    order = np.random.default_rng(seed).permutation(len(x))
+    class_weight = {0: len(x) / (2 * n_not_digits), 1: len(x) / (2 * len(x_train))}
+    return x[order], y[order], class_weight
+
+
+def threshold_for(digit_scores: np.ndarray, rejected: float = VAL_DIGITS_REJECTED) -> float:
+    """The score below which the share ``rejected`` of these digits falls (choose it on validation digits)."""
+    if not 0 <= rejected < 1:
+        raise ValueError(f"rejected is a share of the digits between 0 and 1, not {rejected}")
+    return float(np.quantile(np.asarray(digit_scores, dtype=np.float64), rejected))
+
+
+def _paths(path: str | os.PathLike | None) -> tuple[Path, Path]:
+    from helpers.models import MODELS_DIR
+
+    model_path = Path(path) if path is not None else MODELS_DIR / GATE_FILE
+    return model_path, model_path.with_suffix(".json")
+
+
+def save_gate(gate: Gate, path: str | os.PathLike | None = None, **measured: float) -> Path:
+    """Save the gate's model (``models/gate.keras``) and its threshold (``gate.json``, with ``measured``)."""
+    from helpers.files import write_atomic
+    from helpers.models import save_model
+
+    model_path, json_path = _paths(path)
+    save_model(gate.model, model_path)
+    write_atomic(json_path, json.dumps({"threshold": float(gate.threshold), **measured}, indent=1))
+    _loaded.pop(model_path, None)
+    return model_path
+
+
+def load_gate(path: str | os.PathLike | None = None) -> Gate:
+    """Load a gate saved by ``save_gate`` (the model in safe mode, the threshold from the JSON beside it)."""
+    from helpers.models import load_model
+
+    model_path, json_path = _paths(path)
+    model = load_model(model_path)
+    try:
+        threshold = float(json.loads(json_path.read_text(encoding="utf-8"))["threshold"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"{json_path} is missing or damaged ({exc}): it holds the gate's threshold. "
+            f"Run notebook 07 again, or delete {model_path.name} to have the gate trained again."
+        ) from None
+    return Gate(model, threshold)
+
+
+def train_gate(x_train: np.ndarray, x_val: np.ndarray, seed: int = 0, verbose: int | str = "auto") -> Gate:
+    """Train the course's gate as notebook 07 does, and choose its threshold on ``x_val`` (validation digits)."""
+    from helpers.models import GATE_BATCH_SIZE, GATE_EPOCHS, build_gate
+
+    import keras
+
+    x, y, class_weight = gate_training_set(x_train)
+    keras.utils.set_random_seed(seed)
+    model = build_gate()
+    model.fit(x, y, epochs=GATE_EPOCHS, batch_size=GATE_BATCH_SIZE, class_weight=class_weight, verbose=verbose)
+    val_inputs, _ = prepare(list(np.asarray(x_val)))
+    return Gate(model, threshold_for(Gate(model, 0.0).scores(val_inputs)))
+
+
+_loaded: dict[Path, tuple[float, Gate]] = {}
+
+
+def course_gate() -> Gate:
+    """The gate that ``predict_digit`` asks: ``models/gate.keras``, loaded once; trained first if missing.
+
+    Notebook 07 trains and saves it. Where it is missing, it is trained here, as notebook 07 does
+    (about half a minute on 2 cores), and saved.
+    """
+    model_path, _ = _paths(None)
+    if model_path.is_file():
+        mtime = model_path.stat().st_mtime
+        if model_path not in _loaded or _loaded[model_path][0] != mtime:
+            _loaded[model_path] = (mtime, load_gate(model_path))
+        return _loaded[model_path][1]
+    from helpers.data import load_mnist
+    from helpers.training import train_val_split
+
+    print(f"digit gate: models/{GATE_FILE} not found (notebook 07 saves it); training it now, about half a minute")
+    (x, y), _ = load_mnist(verbose=False)
+    (x_train, _), (x_val, _) = train_val_split(x, y)
+    gate = train_gate(x_train / 255.0, x_val / 255.0, verbose=0)
+    save_gate(gate, model_path)
+    return course_gate()

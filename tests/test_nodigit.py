@@ -1,0 +1,198 @@
+"""The drawn not-digits, the digit gate's plumbing, and the "no digit" answer of predict_digit/predict_folder.
+
+The gates here are real Keras models with weights set by hand, so their scores are known: how
+well the course's trained gate separates digits from not-digits is measured (and asserted) in
+notebook 07.
+"""
+
+from __future__ import annotations
+
+from helpers import models as course_models
+from helpers import nodigit
+from helpers.nodigit import Gate, load_gate, not_digits, prepare, save_gate, threshold_for
+from helpers.preprocess import NoDigitError, predict_digit, predict_folder
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from matplotlib import font_manager
+from PIL import Image, ImageDraw, ImageFont
+
+
+def ink_gate(weight: float, bias: float, threshold: float = 0.5) -> Gate:
+    """A gate whose score is sigmoid(weight × total ink + bias): set by hand, so tests know it."""
+    model = keras.Sequential(
+        [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")]
+    )
+    model.layers[-1].set_weights([np.full((784, 1), weight, np.float32), np.array([bias], np.float32)])
+    return Gate(model, threshold)
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential(
+        [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
+    )
+
+
+def three(size=(120, 140), ink=0) -> Image.Image:
+    img = Image.new("L", size, 255)
+    font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), 100)
+    ImageDraw.Draw(img).text((size[0] / 2, size[1] / 2), "3", font=font, fill=ink, anchor="mm")
+    return img
+
+
+# ------------------------------------------------------------------ the drawings
+
+
+def test_not_digits_are_fixed_by_their_seed_and_take_turns_by_kind():
+    first, kinds = not_digits(12, seed=5)
+    again, _ = not_digits(12, seed=5)
+    other, _ = not_digits(12, seed=6)
+    assert kinds == list(nodigit.KINDS) * 3
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(first, again, strict=True))
+    assert not all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(first, other, strict=True))
+    assert all(im.size == (nodigit.SIDE, nodigit.SIDE) and im.mode == "L" for im in first)
+
+
+def test_every_drawing_has_ink_on_paper_and_reaches_the_model():
+    images, _ = not_digits(80, seed=7)
+    inputs, refused = prepare(images)
+    assert inputs.shape == (80, 28, 28) and inputs.dtype == np.float32
+    assert refused.sum() <= 2, "nearly every drawing must pass the preprocessing: they all have ink"
+    assert all(np.asarray(im).min() < 100 < np.median(np.asarray(im)) for im in images)  # dark ink, light paper
+    assert np.all(inputs[~refused].max(axis=(1, 2)) == 1.0) and np.all(inputs[refused] == 0)
+
+
+def test_letters_use_the_chosen_group_of_fonts(capfd):
+    train, _ = not_digits(40, seed=3, fonts="train", kinds=["letter"])
+    test, _ = not_digits(40, seed=3, fonts="test", kinds=["letter"])
+    assert not any(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(train, test, strict=True))
+    assert capfd.readouterr().err == "", "Matplotlib's font lookup must not warn (the fonts without bold)"
+    assert not set(nodigit.LETTERS) & set("OoDQIlJjZzSsBbGgq"), "letters a reader takes for digits are left out"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"fonts": "mine"}, "fonts must be one of"),
+        ({"kinds": ["letter", "circle"]}, r"unknown kinds \['circle'\]"),
+        ({"kinds": []}, "unknown kinds"),
+    ],
+)
+def test_not_digits_refuses_unknown_choices(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        not_digits(4, seed=0, **kwargs)
+
+
+def test_prepare_marks_what_the_preprocessing_refuses():
+    inputs, refused = prepare([three(), Image.new("L", (50, 50), 255), np.zeros((2, 2))])
+    assert list(refused) == [False, True, True]
+    assert inputs[0].max() == 1.0 and not inputs[1:].any()
+
+
+# ------------------------------------------------------------------ the threshold
+
+
+def test_threshold_for_refuses_that_share_of_the_digits():
+    scores = np.linspace(0, 1, 1001)
+    threshold = threshold_for(scores, rejected=0.02)
+    assert (scores < threshold).mean() == pytest.approx(0.02, abs=0.002)
+    assert threshold_for(scores, 0.0) == 0.0
+    for bad in (1.0, -0.1, 2):
+        with pytest.raises(ValueError, match="share of the digits between 0 and 1"):
+            threshold_for(scores, bad)
+
+
+def test_gate_scores_and_accepts():
+    gate = ink_gate(weight=0.0, bias=2.0, threshold=0.5)  # sigmoid(2) = 0.88 for every input
+    x = np.zeros((3, 28, 28), np.float32)
+    assert np.allclose(gate.scores(x), 1 / (1 + np.exp(-2.0))) and gate.scores(x).shape == (3,)
+    assert gate.accepts(x).all() and not Gate(gate.model, 0.9).accepts(x).any()
+
+
+# ------------------------------------------------------------------ predict_digit and predict_folder
+
+
+def test_predict_digit_raises_no_digit_when_the_gate_refuses(classifier):
+    refusing = ink_gate(weight=0.0, bias=-3.0, threshold=0.5)  # every score 0.05
+    with pytest.raises(NoDigitError, match=r"no digit found: the digit gate gives it 0\.05.*under 0\.50") as error:
+        predict_digit(classifier, three(), gate=refusing)
+    assert isinstance(error.value, ValueError), "callers catching ValueError still catch it"
+    digit, probs = predict_digit(classifier, three(), gate=False)
+    assert 0 <= digit <= 9 and np.isclose(probs.sum(), 1, atol=1e-5)
+    accepting = ink_gate(weight=0.0, bias=3.0, threshold=0.5)
+    assert predict_digit(classifier, three(), gate=accepting)[0] == digit
+
+
+def test_a_blank_picture_gets_the_same_error_before_any_gate(classifier):
+    with pytest.raises(NoDigitError, match="the picture is uniform"):
+        predict_digit(classifier, np.ones((60, 60)), gate=ink_gate(0.0, 3.0))
+
+
+def test_predict_digit_refuses_a_gate_that_is_not_one(classifier):
+    with pytest.raises(TypeError, match=r"gate must be True, False or a helpers\.nodigit\.Gate"):
+        predict_digit(classifier, three(), gate="strict")
+
+
+def test_predict_folder_reports_the_gate_per_file(classifier, tmp_path):
+    three(size=(120, 140)).save(tmp_path / "a_big_three.png")  # more ink after to_mnist? measured below
+    Image.new("L", (40, 40), 255).save(tmp_path / "b_blank.png")
+    img = Image.new("L", (120, 120), 255)
+    ImageDraw.Draw(img).line((20, 60, 100, 60), fill=0, width=4)  # a dash: little ink once centred
+    img.save(tmp_path / "c_dash.png")
+    inputs, _ = prepare([tmp_path / "a_big_three.png", tmp_path / "c_dash.png"])
+    ink = inputs.sum(axis=(1, 2))
+    assert ink[0] > ink[1]
+    gate = ink_gate(weight=1.0, bias=-float(ink.mean()), threshold=0.5)  # accepts the three, refuses the dash
+    table = predict_folder(classifier, tmp_path, gate=gate).set_index("file")
+    assert type(table.loc["a_big_three.png", "digit"]) is int and table.loc["a_big_three.png", "error"] is None
+    assert "the picture is uniform" in table.loc["b_blank.png", "error"]
+    dash = table.loc["c_dash.png"]
+    assert dash["digit"] is None and np.isnan(dash["confidence"]) and dash["top3"] == ""
+    assert dash["error"].startswith("no digit found: the digit gate gives it")
+    everyone = predict_folder(classifier, tmp_path, gate=False).set_index("file")
+    assert type(everyone.loc["c_dash.png", "digit"]) is int, "gate=False: the model answers for the dash"
+    assert everyone.loc["a_big_three.png", "digit"] == table.loc["a_big_three.png", "digit"]
+
+
+# ------------------------------------------------------------------ saving, loading, the course's gate
+
+
+def test_save_and_load_keep_the_threshold(tmp_path):
+    gate = ink_gate(0.01, -1.0, threshold=0.37)
+    path = save_gate(gate, tmp_path / "gate.keras", measured=0.9)
+    assert json.loads((tmp_path / "gate.json").read_text()) == {"threshold": 0.37, "measured": 0.9}
+    loaded = load_gate(path)
+    x = np.random.default_rng(0).random((4, 28, 28)).astype(np.float32)
+    assert loaded.threshold == 0.37 and np.allclose(loaded.scores(x), gate.scores(x), atol=1e-6)
+    assert not list(tmp_path.glob(".*")), "no temp files left behind"
+
+
+def test_a_missing_or_damaged_threshold_file_says_what_to_do(tmp_path):
+    save_gate(ink_gate(0.0, 0.0), tmp_path / "gate.keras")
+    for content in ["", "{}", '{"threshold": "high"}']:
+        (tmp_path / "gate.json").write_text(content)
+        with pytest.raises(ValueError, match=r"gate\.json is missing or damaged.*Run notebook 07 again"):
+            load_gate(tmp_path / "gate.keras")
+    (tmp_path / "gate.json").unlink()
+    with pytest.raises(ValueError, match="missing or damaged"):
+        load_gate(tmp_path / "gate.keras")
+
+
+def test_course_gate_loads_the_saved_gate_once_and_again_when_it_changes(tmp_path, monkeypatch):
+    monkeypatch.setattr(course_models, "MODELS_DIR", tmp_path)
+    save_gate(ink_gate(0.0, 0.0, threshold=0.2), tmp_path / "gate.keras")
+    first = nodigit.course_gate()
+    assert first.threshold == 0.2 and nodigit.course_gate() is first  # loaded once
+    save_gate(ink_gate(0.0, 0.0, threshold=0.3), tmp_path / "gate.keras")
+    assert nodigit.course_gate().threshold == 0.3  # saved again: loaded again
+
+
+def test_the_course_gate_architecture():
+    gate = course_models.build_gate()
+    assert gate.count_params() == 105_537 and gate.output_shape == (None, 1)
+    assert gate.layers[-1].get_config()["activation"] == "sigmoid"
