@@ -85,6 +85,11 @@ def series_totals(section: dict, only: tuple[str, ...] | None = None) -> list[fl
     return [sum(v[i] for v in seconds) for i in range(min(map(len, seconds))) if i + 1 not in failed]
 
 
+def going_further(section: dict) -> dict[str, list[float]]:
+    """The seconds of each notebook after 01-05 (06, 07...), judged one by one against FURTHER_S."""
+    return {name[:2]: v for name, v in section["seconds"].items() if name[:2] not in CORE}
+
+
 def epochs(efficiency: dict, path: str) -> list[float]:
     return [per_epoch(r["epoch_seconds"]) for r in efficiency[path]]
 
@@ -103,7 +108,7 @@ def targets(results: dict) -> list[dict]:
     nb, eff, acc = (results.get(s) for s in ("notebooks", "efficiency", "accuracy"))
     totals = series_totals(nb, CORE) if nb else []
     rows = [target("notebooks 01–05 run time", nb, median(totals) if totals else None, SERIES_S, minutes)]
-    further = {name[:2]: v for name, v in nb["seconds"].items() if name[:2] not in CORE} if nb else {}
+    further = going_further(nb) if nb else {}
     rows += [target(f"notebook {n} run time", nb, median(v), FURTHER_S, secs) for n, v in further.items()]
     for key, limit in ACCURACY.items():
         test = [r["test_accuracy"] for r in acc["models"][key]["runs"]] if acc and key in acc["models"] else []
@@ -147,7 +152,7 @@ def readme_block(results: dict, results_md: str = "benchmarks/results.md") -> st
     if totals := series_totals(nb, CORE) if nb else []:
         which = ", ".join(name[:2] for name in nb["seconds"] if name[:2] in CORE)  # the notebooks measured, 01, 02...
         time = f"{spread(totals, minutes)}; target ≤ {minutes(SERIES_S)}"
-        further = [f"{name[:2]} {secs(median(v))}" for name, v in nb["seconds"].items() if name[:2] not in CORE]
+        further = [f"{n} {secs(median(v))}" for n, v in going_further(nb).items()]
         more = f" Going further, median: {', '.join(further)}; target ≤ {secs(FURTHER_S)} each." if further else ""
         lines += ["", f'Notebooks {which}, headless "Run All": {time}.{more}']
     return "\n".join(lines)

@@ -241,7 +241,9 @@ def train_gate(x_train: np.ndarray, x_val: np.ndarray, seed: int = 0, verbose: i
     model = build_gate()
     model.fit(x, y, epochs=GATE_EPOCHS, batch_size=GATE_BATCH_SIZE, class_weight=class_weight, verbose=verbose)
     val_inputs, _ = prepare(list(np.asarray(x_val)))
-    return Gate(model, threshold_for(Gate(model, 0.0).scores(val_inputs)))
+    gate = Gate(model, threshold=0.0)
+    gate.threshold = threshold_for(gate.scores(val_inputs))  # chosen on the validation digits
+    return gate
 
 
 _loaded: dict[Path, tuple[float, Gate]] = {}

@@ -226,6 +226,36 @@ def shift_images(images: np.ndarray, down: int = 0, right: int = 0) -> np.ndarra
     return out
 
 
+# ------------------------------------------------------------------ printed digits, for probing
+
+# Matplotlib's bundled fonts (family, weight) that notebooks 05 and 06 print the digits 0-9 in.
+PRINTED_FONTS = (
+    ("DejaVu Sans", "normal"),
+    ("DejaVu Sans", "bold"),
+    ("DejaVu Serif", "normal"),
+    ("DejaVu Sans Mono", "normal"),
+    ("STIXGeneral", "normal"),
+    ("cmr10", "normal"),
+    ("cmss10", "normal"),
+    ("cmtt10", "normal"),
+)
+
+
+def render_digit(digit, family: str = "DejaVu Sans", weight: str = "normal", angle: float = 0) -> Image.Image:
+    """A digit (or any character) printed in one of Matplotlib's fonts, dark on white, turned by ``angle`` degrees.
+
+    A 200×200 grayscale picture, for probing a model with digits that are not handwritten (notebooks
+    05 to 07); ``to_mnist`` prepares it like any other picture.
+    """
+    from matplotlib import font_manager
+    from PIL import ImageDraw, ImageFont
+
+    path = font_manager.findfont(font_manager.FontProperties(family=family, weight=weight))
+    page = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(page).text((60, 30), str(digit), fill=0, font=ImageFont.truetype(path, 120))
+    return page.rotate(angle, fillcolor=255)
+
+
 # ------------------------------------------------------------------ the MNIST steps
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import helpers  # noqa: F401  (quiet TensorFlow before keras is imported)
 from helpers import preprocess
-from helpers.preprocess import load_image, predict_digit, predict_folder, to_mnist
+from helpers.preprocess import PRINTED_FONTS, load_image, predict_digit, predict_folder, render_digit, to_mnist
 
 import importlib.util
 import os
@@ -483,3 +483,13 @@ def test_sample_script_is_deterministic(tmp_path):
     second = {p.name: p.read_bytes() for p in script.make_all(tmp_path / "b")}
     assert first == second
     assert set(first) == {p.name for p in IMAGES.iterdir() if p.suffix in (".png", ".jpg")}
+
+
+def test_render_digit_prints_in_every_course_font_and_turns(capfd):
+    pictures = [np.asarray(render_digit(7, family, weight)) for family, weight in PRINTED_FONTS]
+    assert all(p.shape == (200, 200) and p.dtype == np.uint8 and p.min() < 50 and p.max() == 255 for p in pictures)
+    assert len({p.tobytes() for p in pictures}) == len(PRINTED_FONTS), "each font draws its own 7"
+    assert capfd.readouterr().err == "", "every font resolves without a fallback warning"
+    upright, turned = to_mnist(render_digit(7)), to_mnist(render_digit(7, angle=90))
+    assert upright.shape == turned.shape == (28, 28) and not np.allclose(upright, turned)
+    assert np.array_equal(np.asarray(render_digit("H")), np.asarray(render_digit("H")))  # any character, repeatable
