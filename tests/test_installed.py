@@ -215,7 +215,7 @@ def test_nbval_passes_from_an_installed_wheel_in_a_bare_folder_under_jax(tmp_pat
     )
     nbval = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", REPO / "tests" / "nbval_sanitize.cfg"]
     done = subprocess.run(
-        [python, "-m", "pytest", *nbval, "-p", "nbval_strict", "-p", "no:cacheprovider", "--durations=0",
+        [python, "-m", "pytest", *nbval, "-p", "nbval_strict", "-p", "no:cacheprovider", "--durations=15",
          "--rootdir", student, *sorted(student.glob("*.ipynb"))],
         cwd=student,
         env=env,
