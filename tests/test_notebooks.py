@@ -12,7 +12,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-NOISE = ["absl::InitializeLog", "oneDNN custom operations", "cpu_feature_guard", "Could not find cuda"]
+NOISE = [
+    "absl::InitializeLog",
+    "oneDNN custom operations",
+    "cpu_feature_guard",
+    "Could not find cuda",
+    "WARNING:tensorflow",
+]
 # Metadata that means the same on every machine; anything else (timings, widget state, versions) is noise.
 NOTEBOOK_METADATA = {"kernelspec", "language_info"}
 CELL_METADATA = {"nbgrader", "tags", "editable", "deletable"}
