@@ -23,7 +23,19 @@ import sys
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide C++ INFO/WARNING/ERROR lines
 
-__all__ = ["canvas", "checks", "data", "evaluation", "files", "models", "nodigit", "plots", "preprocess", "training"]
+__all__ = [
+    "canvas",
+    "checks",
+    "data",
+    "evaluation",
+    "files",
+    "models",
+    "nodigit",
+    "plots",
+    "predict",
+    "preprocess",
+    "training",
+]
 
 
 @contextlib.contextmanager

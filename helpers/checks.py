@@ -529,7 +529,7 @@ def check_centring_matters(no_centring: Any, correct_uncentred: Any, model: Any,
 @_check(1)
 def check_misread(misread: Any, model: Any, render: Callable) -> str:
     """Check that ``render(**misread)`` gives a picture the model reads as another digit."""
-    from helpers.preprocess import predict_digit
+    from helpers.predict import predict_digit
 
     _present(misread, "misread", "a dict")
     if not isinstance(misread, Mapping):

@@ -14,6 +14,8 @@ from these pictures; ``predict_digit`` asks it first, whichever classifier it is
 
 from __future__ import annotations
 
+from helpers.preprocess import to_mnist
+
 import json
 import os
 from collections.abc import Sequence
@@ -161,8 +163,6 @@ def prepare(images: Sequence) -> tuple[np.ndarray, np.ndarray]:
     ``refused`` is True where the preprocessing itself raised "no digit found" (its input is then
     all zeros): such a picture never reaches a model.
     """
-    from helpers.preprocess import to_mnist
-
     inputs, refused = np.zeros((len(images), 28, 28), np.float32), np.zeros(len(images), bool)
     for i, image in enumerate(images):
         try:

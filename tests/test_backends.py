@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 # Every part of helpers, then Keras, as a notebook imports them.
 IMPORT_ALL = (
     "import helpers, helpers.canvas, helpers.checks, helpers.data, helpers.evaluation, helpers.files, "
-    "helpers.models, helpers.nodigit, helpers.plots, helpers.preprocess, helpers.training, keras"
+    "helpers.models, helpers.nodigit, helpers.plots, helpers.predict, helpers.preprocess, helpers.training, keras"
 )
 
 needs_jax = pytest.mark.skipif(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from helpers import models as course_models
 from helpers import nodigit
 from helpers.nodigit import Gate, load_gate, not_digits, prepare, save_gate, threshold_for
-from helpers.preprocess import NoDigitError, predict_digit, predict_folder
+from helpers.predict import NoDigitError, predict_digit, predict_folder
 
 import json
 

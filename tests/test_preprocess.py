@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import helpers  # noqa: F401  (quiet TensorFlow before keras is imported)
 from helpers import preprocess
-from helpers.preprocess import PRINTED_FONTS, load_image, predict_digit, predict_folder, render_digit, to_mnist
+from helpers.predict import predict_digit, predict_folder
+from helpers.preprocess import PRINTED_FONTS, load_image, render_digit, to_mnist
 
 import importlib.util
 import os

@@ -1,8 +1,9 @@
-"""Quality gates that run with the tests: lint and format, the contributors' pre-commit hooks, and
-the nbval plugin that turns warnings in the notebooks into failures."""
+"""Quality gates that run with the tests: lint and format, the contributors' pre-commit hooks, the
+helpers' import graph, and the nbval plugin that turns warnings in the notebooks into failures."""
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -25,6 +26,41 @@ def ruff(*args: str) -> subprocess.CompletedProcess:
         pytest.fail("ruff is not installed: run `make install` (it is in requirements-lock.txt)")
     paths = [p for p in LINTED if (REPO / p).exists()]
     return subprocess.run([exe, *args, *paths], cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+
+
+def helpers_imports() -> dict[str, set[str]]:
+    """Each helpers module and the helpers modules it imports anywhere, inside functions too."""
+    graph = {}
+    for path in sorted((REPO / "helpers").glob("*.py")):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("helpers."):
+                names.add(node.module.split(".")[1])
+            elif isinstance(node, ast.ImportFrom) and node.module == "helpers":
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.Import):
+                names.update(a.name.split(".")[1] for a in node.names if a.name.startswith("helpers."))
+        graph[path.stem] = names - {path.stem}
+    return graph
+
+
+def test_helpers_import_graph_has_no_cycle():
+    """A module that needs a higher one is in the wrong module: the imports draw layers, no loops."""
+    graph = helpers_imports()
+    assert "preprocess" in graph["nodigit"] and "nodigit" in graph["predict"], "the walk should see the real imports"
+
+    def cycle_from(module: str, path: list[str]) -> list[str] | None:
+        if module in path:
+            return path[path.index(module) :] + [module]
+        for imported in sorted(graph.get(module, ())):
+            found = cycle_from(imported, [*path, module])
+            if found:
+                return found
+        return None
+
+    for module in graph:
+        found = cycle_from(module, [])
+        assert found is None, "import cycle among helpers modules: " + " -> ".join(found)
 
 
 def test_ruff_lint_passes():
