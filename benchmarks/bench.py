@@ -77,7 +77,7 @@ def work_series(model: str, seeds: list[int], epochs=None, batch_size=None, n_tr
     x_train, x_val, x_test = (x.astype("float32") / 255.0 for x in (x_train[:n_train], x_val, x_test))
     y_train = y_train[:n_train]
 
-    def build_schedule():  # notebook 03's first step: the baseline's layers, Adam with the cosine schedule
+    def build_schedule():  # notebook 04's first step: the baseline's layers, Adam with the cosine schedule
         net = m.build_baseline()
         optimizer = keras.optimizers.Adam(m.improved_schedule(n_train=len(x_train)))
         net.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -166,7 +166,7 @@ def bench_accuracy(settings: dict) -> dict:
     return {"settings": settings, "seeds": settings["seeds"], **samples, "models": models}
 
 
-def results_file(out: Path) -> Path:  # benchmarks/ keeps its results in the package: notebook 03 reads them
+def results_file(out: Path) -> Path:  # benchmarks/ keeps its results in the package: notebook 04 reads them
     return report.RESULTS if out.resolve() == HERE else out / "results.json"
 
 

@@ -19,7 +19,7 @@ c.CourseDirectory.course_id = "mnist-keras-course"
 
 # Seconds one cell may run while nbgrader executes a submission (autograde, validate); after that
 # the kernel is interrupted and the cell's tests score zero. nbgrader's default, 30 s, cuts off the
-# training cells: notebook 02's take about a minute and notebook 03's up to about 2 minutes each on
+# training cells: notebook 02's take about a minute and notebook 04's up to about 2 minutes each on
 # 2 CPU cores. 1800 s (30 minutes) leaves a wide margin for a slower or busy machine (several
 # graders sharing a server, a laptop on battery) and for a student who trains for a few more
 # epochs, and it still ends an endless loop in a student's answer within half an hour.

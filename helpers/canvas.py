@@ -1,4 +1,4 @@
-"""A drawing pad for notebook 05: draw a digit with the mouse, and a function of yours reads it.
+"""A drawing pad for notebook 06: draw a digit with the mouse, and a function of yours reads it.
 
 The pad records every stroke as a list of (x, y) points and, when the mouse button is
 released, redraws the strokes with Pillow (:func:`render_strokes`) and passes that image on.

@@ -307,6 +307,110 @@ def check_dropout_gap(gap_dropout_05: Any, history_05: Any, model_05: Any, refer
 # ------------------------------------------------------------------------- notebook 03
 
 
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+@_check(1)
+def check_logit_gradient(logit_gradient: Any) -> str:
+    """Check ``logit_gradient(z, y)``: the gradient of the mean cross-entropy of a batch for its logits."""
+    if not callable(logit_gradient):
+        _fail(f"`logit_gradient` should be a function of (z, y), got {_describe(logit_gradient)}.")
+    rng = np.random.default_rng(3)
+    for n in (4, 1):  # a batch first: with one image, forgetting to divide by n goes unnoticed
+        z, y = rng.normal(0.0, 3.0, size=(n, 10)), rng.permutation(10)[:n]
+        p, onehot = np.exp(_log_softmax(z)), np.eye(10)[y]
+        given = z.copy()
+        got = _call(logit_gradient, "logit_gradient", given, y.copy())
+        if got is None:
+            _fail("logit_gradient returned None: did you forget `return`?")
+        if not np.array_equal(given, z):
+            _fail("logit_gradient changed the `z` it was given: work on a copy (np.exp(...) makes a new array).")
+        got = _array(got, f"logit_gradient(z of shape {z.shape}, y)")
+        if got.shape != z.shape:
+            _fail(f"for z of shape {z.shape} you return shape {got.shape}: one gradient per logit, the shape of z.")
+        wrong = [  # (a usual wrong answer, what to say), checked only when the answer is not the right one
+            (p - onehot, "you forgot to divide by the batch size: the loss is the *mean* over the n images."),
+            (p / n, "you forgot to subtract the one-hot labels: the gradient is p minus 1 at the true digit."),
+            (p, "that is the softmax alone: subtract 1 at the true digit, then divide by the batch size."),
+            ((onehot - p) / n, "the sign is flipped: the gradient is p - onehot (it points uphill), not onehot - p."),
+            (onehot - p, "the sign is flipped (p - onehot, not onehot - p), and divide by the batch size."),
+            ((np.exp(z) / np.exp(z).sum() - onehot) / n, "softmax normalises each row (axis=1), not the whole batch."),
+        ]
+        if np.allclose(got, (p - onehot) / n, atol=1e-8):
+            continue
+        for value, message in wrong:
+            if value.shape == got.shape and np.allclose(got, value, atol=1e-8):
+                _fail(f"for a batch of {n}: {message}")
+        _fail(f"for a batch of {n} the gradient is not (softmax(z) - onehot(y)) / n: compare with section 3's G.")
+    return "Correct: (softmax(z) - onehot(y)) / n, the probabilities minus the truth, averaged over the batch."
+
+
+def early_stopping_epochs(val_loss: Any, patience: int) -> tuple[int, int]:
+    """(stopped, kept): the epochs, counted from 1, at which Keras' EarlyStopping on ``val_loss`` stops and
+    which it restores, replayed with the real callback over a recorded list of validation losses."""
+    from types import SimpleNamespace
+
+    import keras
+
+    callback = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=False)
+    callback.set_model(SimpleNamespace(stop_training=False))
+    callback.on_train_begin()
+    values = [float(v) for v in val_loss]
+    for epoch, value in enumerate(values):
+        callback.on_epoch_end(epoch, {"val_loss": value})
+        if callback.model.stop_training:
+            return epoch + 1, int(callback.best_epoch) + 1
+    return len(values), int(callback.best_epoch) + 1
+
+
+@_check(2)
+def check_early_stopping(stopped_epoch_3: Any, kept_epoch_3: Any, history: Any, patience: int = 3) -> str:
+    """Check the epochs (from 1) at which EarlyStopping(patience) on val_loss would stop, and which it keeps."""
+    stopped = _number(stopped_epoch_3, "stopped_epoch_3", integer=True)
+    kept = _number(kept_epoch_3, "kept_epoch_3", integer=True)
+    h = getattr(history, "history", history)
+    val_loss = np.asarray(h["val_loss"], dtype=float)
+    expected_stop, expected_kept = early_stopping_epochs(val_loss, patience)
+    if kept != expected_kept:
+        wrong = [
+            (len(val_loss), "that is the last epoch of section 7's run: the weights kept are the best epoch's."),
+            (int(np.argmin(h["loss"])) + 1, "that epoch has the lowest *training* loss; the callback watches val_loss"),
+            (expected_stop, "that is the epoch after which training stops; the weights kept are from the best epoch."),
+            (expected_kept - 1, "off by one: count epochs from 1, as Keras prints them (index + 1)."),
+            (
+                int(np.argmin(val_loss)) + 1,
+                f"that is the lowest validation loss of the whole run, but with patience {patience} training stops "
+                "earlier, before reaching it: look for the first epoch followed by "
+                f"{patience} epochs without a new lowest value.",
+            ),
+        ]
+        if "val_accuracy" in h:
+            message = "that epoch has the highest validation *accuracy*; the callback watches val_loss."
+            wrong.append((int(np.argmax(h["val_accuracy"])) + 1, message))
+        for value, message in wrong:
+            if kept == value:
+                _fail(f"kept_epoch_3 = {kept}: {message}")
+        _fail(f"kept_epoch_3 = {kept} is not it: the kept epoch has the lowest val_loss seen before training stops.")
+    if stopped != expected_stop:
+        if stopped == expected_stop - 1:
+            _fail(f"stopped_epoch_3 = {stopped}: off by one; count epochs from 1, as Keras prints them.")
+        if stopped == len(val_loss) and expected_stop < len(val_loss):
+            _fail(f"stopped_epoch_3 = {stopped} is section 7's last epoch (patience 20); less patience stops sooner.")
+        _fail(
+            f"stopped_epoch_3 = {stopped}: training stops once {patience} epochs in a row bring no new lowest "
+            "val_loss, that is, the patience-th epoch after the kept one."
+        )
+    return (
+        f"Correct: with patience {patience}, training stops {patience} epochs after the last new lowest validation "
+        "loss, and keeps that epoch's weights."
+    )
+
+
+# ------------------------------------------------------------------------- notebook 04
+
+
 @_check(1)
 def check_wide_params(params_wide: Any) -> str:
     """Check the parameter count of the seed's improved model with a hidden layer of 1024 units."""
@@ -394,7 +498,7 @@ def check_ab_result(
     return f"Measured: {technique} changes validation accuracy by {diff:+.2%} (noise ±{noise:.2%}): {expected}."
 
 
-# ------------------------------------------------------------------------- notebook 04
+# ------------------------------------------------------------------------- notebook 05
 
 
 @_check(1)
@@ -457,7 +561,7 @@ def check_coverage(
     )
 
 
-# ------------------------------------------------------------------------- notebook 05
+# ------------------------------------------------------------------------- notebook 06
 
 
 @_check(2)
@@ -563,7 +667,7 @@ def check_misread(misread: Any, model: Any, render: Callable) -> str:
     )
 
 
-# ------------------------------------------------------------------------- notebook 06
+# ------------------------------------------------------------------------- notebook 07
 
 
 @_check(1)
@@ -615,7 +719,7 @@ def check_shift_accuracy(accuracy_down_3: Any, model: Any, x_val: Any, y_val: An
     _fail(f"{answer:.4f} is not it: predict on shift_images(x_val, down=3), then compare the argmax with y_val.")
 
 
-# ------------------------------------------------------------------------- notebook 07
+# ------------------------------------------------------------------------- notebook 08
 
 
 @_check(1)

@@ -1,7 +1,7 @@
 """The course's models as compiled Keras models; saving, loading, and training one that is missing.
 
-Notebooks 02 and 03 write these models in the open; each asserts that its model has
-the same architecture as the builder here, so notebook 04 and the tests can reuse the
+Notebooks 02 and 04 write these models in the open; each asserts that its model has
+the same architecture as the builder here, so notebook 05 and the tests can reuse the
 builders without drift.
 """
 
@@ -75,7 +75,7 @@ def build_seed_improved() -> keras.Model:
     return _compile(model)
 
 
-# Training settings that belong to the improved model (notebook 03 explains each).
+# Training settings that belong to the improved model (notebook 04 explains each).
 IMPROVED_EPOCHS = 10
 IMPROVED_BATCH_SIZE = 512
 IMPROVED_PEAK_LR = 3e-3
@@ -91,7 +91,7 @@ def improved_schedule(
 
 
 def build_improved(n_train: int = TRAIN_SIZE) -> keras.Model:
-    """A genuinely better model (notebook 03): the baseline's exact layers, trained on images
+    """A genuinely better model (notebook 04): the baseline's exact layers, trained on images
     shifted at random by up to ~2 pixels, with a bigger batch and a cosine learning-rate
     schedule (train with ``IMPROVED_EPOCHS`` and ``IMPROVED_BATCH_SIZE``). 669,706 parameters.
     """
@@ -107,7 +107,7 @@ def build_improved(n_train: int = TRAIN_SIZE) -> keras.Model:
     return allow_jit(_compile(model, keras.optimizers.Adam(improved_schedule(n_train))))
 
 
-# The convolutional network (notebook 06): the improved model's training recipe, twice the epochs.
+# The convolutional network (notebook 07): the improved model's training recipe, twice the epochs.
 CNN_EPOCHS = 20
 CNN_BATCH_SIZE = IMPROVED_BATCH_SIZE
 
@@ -138,7 +138,7 @@ def build_cnn(n_train: int = TRAIN_SIZE) -> keras.Model:
     return allow_jit(_compile(model, keras.optimizers.Adam(schedule)))
 
 
-# The digit gate (notebook 07): one number per input, the probability that it is a digit at all.
+# The digit gate (notebook 08): one number per input, the probability that it is a digit at all.
 GATE_EPOCHS = 5
 GATE_BATCH_SIZE = 256
 
@@ -146,7 +146,7 @@ GATE_BATCH_SIZE = 256
 def build_gate() -> keras.Model:
     """A small CNN that tells digits from pictures that are not digits: one sigmoid output.
 
-    Trained in notebook 07 on the MNIST training digits (1) and drawn not-digits (0) from
+    Trained in notebook 08 on the MNIST training digits (1) and drawn not-digits (0) from
     ``helpers.nodigit.not_digits``, with the same random shifts as the improved model. Its
     threshold is chosen on validation data (``helpers.nodigit``). About 106,000 parameters.
     """
@@ -264,7 +264,7 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     if damage:
         raise DamagedModelError(
             f"{path} is damaged: {damage}. An interrupted copy or download? Delete it and run the notebook that "
-            "trains it again (notebooks 04 and 05 retrain a missing model by themselves)."
+            "trains it again (notebooks 05 and 06 retrain a missing model by themselves)."
         )
     return allow_jit(keras.models.load_model(path, safe_mode=True))
 
@@ -280,8 +280,8 @@ def load_history(model_path: str | os.PathLike) -> dict[str, list[float]]:
 RECIPES = {
     # build(n_train): the improved model's schedule spans the run, so it needs the training-set size
     "baseline": dict(build=lambda n_train: build_baseline(), epochs=10, batch_size=128, notebook="02"),
-    "improved": dict(build=build_improved, epochs=IMPROVED_EPOCHS, batch_size=IMPROVED_BATCH_SIZE, notebook="03"),
-    "cnn": dict(build=build_cnn, epochs=CNN_EPOCHS, batch_size=CNN_BATCH_SIZE, notebook="06"),
+    "improved": dict(build=build_improved, epochs=IMPROVED_EPOCHS, batch_size=IMPROVED_BATCH_SIZE, notebook="04"),
+    "cnn": dict(build=build_cnn, epochs=CNN_EPOCHS, batch_size=CNN_BATCH_SIZE, notebook="07"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Pictures that are not digits, and the course's check that answers "no digit" (notebook 07).
+"""Pictures that are not digits, and the course's check that answers "no digit" (notebook 08).
 
 A classifier trained on MNIST has ten answers and gives one of them to anything: a letter, noise,
 a scribble. ``not_digits`` draws such pictures with Pillow and numpy (letters in the fonts that
@@ -8,7 +8,7 @@ a picture on paper like the sample images, so that they reach a model through th
 purpose: a ring is a 0, one straight stroke a 1, an S a 5, so there are no circles, single lines or
 digit-like letters among them.
 
-The check itself, the *digit gate*, is a small network trained in notebook 07 to tell MNIST digits
+The check itself, the *digit gate*, is a small network trained in notebook 08 to tell MNIST digits
 from these pictures; ``predict_digit`` asks it first, whichever classifier it is given.
 """
 
@@ -225,13 +225,13 @@ def load_gate(path: str | os.PathLike | None = None) -> Gate:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(
             f"{json_path} is missing or damaged ({exc}): it holds the gate's threshold. "
-            f"Run notebook 07 again, or delete {model_path.name} to have the gate trained again."
+            f"Run notebook 08 again, or delete {model_path.name} to have the gate trained again."
         ) from None
     return Gate(model, threshold)
 
 
 def train_gate(x_train: np.ndarray, x_val: np.ndarray, seed: int = 0, verbose: int | str = "auto") -> Gate:
-    """Train the course's gate as notebook 07 does, and choose its threshold on ``x_val`` (validation digits)."""
+    """Train the course's gate as notebook 08 does, and choose its threshold on ``x_val`` (validation digits)."""
     from helpers.models import GATE_BATCH_SIZE, GATE_EPOCHS, build_gate
 
     import keras
@@ -252,7 +252,7 @@ _loaded: dict[Path, tuple[float, Gate]] = {}
 def course_gate() -> Gate:
     """The gate that ``predict_digit`` asks: ``models/gate.keras``, loaded once; trained first if missing.
 
-    Notebook 07 trains and saves it. Where it is missing, it is trained here, as notebook 07 does
+    Notebook 08 trains and saves it. Where it is missing, it is trained here, as notebook 08 does
     (about half a minute on 2 cores), and saved.
     """
     model_path, _ = _paths(None)
@@ -264,7 +264,7 @@ def course_gate() -> Gate:
     from helpers.data import load_mnist
     from helpers.training import train_val_split
 
-    print(f"digit gate: models/{GATE_FILE} not found (notebook 07 saves it); training it now, about half a minute")
+    print(f"digit gate: models/{GATE_FILE} not found (notebook 08 saves it); training it now, about half a minute")
     (x, y), _ = load_mnist(verbose=False)
     (x_train, _), (x_val, _) = train_val_split(x, y)
     gate = train_gate(x_train / 255.0, x_val / 255.0, verbose=0)

@@ -133,7 +133,7 @@ def plot_learning_curves(history: dict, title: str = "Is the model still learnin
             ax.axvline(best, color="gray", ls=":", label=f"lowest val. loss (epoch {best})")
         name = metric if with_training else "validation loss alone (zoomed)"
         ax.set(xlabel="epoch", ylabel=metric, title=name)
-        ax.set_xticks(epochs)
+        ax.set_xticks(epochs if len(epochs) <= 15 else epochs[epochs % 5 == 0])
         ax.legend(fontsize=9)
     fig.suptitle(title)
     return fig
@@ -290,4 +290,39 @@ def plot_prediction(image_28x28, probabilities, title: str | None = None) -> plt
     right.bar_label(bars, labels=[f"{p:.0%}" for p in probs[top][::-1]], padding=3)
     right.set(xlim=(0, 1.15), xlabel="probability", ylabel="digit", title="top 3")
     fig.suptitle(title or "What does the model read?")
+    return fig
+
+
+def plot_learning_rates(
+    curves: dict, reference: dict[str, tuple[float, str]] | None = None, title: str = ""
+) -> plt.Figure:
+    """Validation loss (log scale) and accuracy per epoch, one line per learning rate, on shared axes.
+
+    ``curves`` maps a label to a table indexed by epoch with ``val_loss`` and ``val_accuracy`` columns;
+    ``reference`` optionally draws a labelled dashed line per column, e.g. ``{"val_loss": (2.30, "chance")}``.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
+    panels = [("val_loss", axes[0], "validation loss"), ("val_accuracy", axes[1], "validation accuracy")]
+    for column, ax, name in panels:
+        for (label, curve), marker in zip(curves.items(), ["o", "s", "^", "D", "v"], strict=False):
+            ax.plot(curve.index, curve[column], marker=marker, ls="-", label=label)
+        if reference and column in reference:
+            value, text = reference[column]
+            ax.axhline(value, color="gray", ls="--", lw=1)
+            ax.annotate(
+                text,
+                (0, value),
+                xycoords=("axes fraction", "data"),
+                xytext=(4, 3),
+                textcoords="offset points",
+                color="gray",
+                fontsize=9,
+            )
+        ax.set(xlabel="epoch", ylabel=name, title=name + (" (log scale)" if column == "val_loss" else ""))
+        ax.set_xticks(next(iter(curves.values())).index)
+    axes[0].set_yscale("log")
+    axes[1].yaxis.set_major_formatter(PercentFormatter(1.0))
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), title="learning rate")
+    fig.suptitle(title)
     return fig

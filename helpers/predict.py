@@ -1,7 +1,7 @@
 """Ask a model which digit a picture shows: ``to_mnist`` first, then the digit gate, then the model.
 
 ``predict_digit`` and ``predict_folder`` sit above ``helpers.preprocess`` (the picture made
-MNIST-like) and ``helpers.nodigit`` (the digit gate, which notebook 07 trains): both refuse a
+MNIST-like) and ``helpers.nodigit`` (the digit gate, which notebook 08 trains): both refuse a
 picture with "no digit found" (``NoDigitError``) when it is blank or the gate does not take it
 for a digit.
 """
@@ -24,7 +24,7 @@ __all__ = ["NoDigitError", "predict_digit", "predict_folder"]
 def _gate_refusal(score: float, threshold: float) -> NoDigitError:
     return _no_digit(
         f"the digit gate gives it {score:.2f}, and pictures under {threshold:.2f} are not taken for digits "
-        "(notebook 07)",
+        "(notebook 08)",
         "Is it one digit, upright, and nothing else? (gate=False skips this check)",
     )
 
@@ -59,7 +59,7 @@ def predict_digit(model, image, *, gate=True) -> tuple[int, np.ndarray]:
 
     Raises ``NoDigitError`` (a ValueError) "no digit found" when there is nothing to read: a blank
     picture, or, whichever ``model`` is given, a picture the course's digit gate does not take for a
-    digit (a letter, noise, a scribble; notebook 07). ``gate=False`` skips the gate and lets the
+    digit (a letter, noise, a scribble; notebook 08). ``gate=False`` skips the gate and lets the
     model answer anyway; ``gate=`` a ``helpers.nodigit.Gate`` asks that one instead.
     """
     x = to_mnist(image)[None]

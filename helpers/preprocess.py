@@ -198,7 +198,7 @@ def shift_images(images: np.ndarray, down: int = 0, right: int = 0) -> np.ndarra
     """Move every image of a batch (N, H, W) by whole pixels, filling the uncovered edge with 0 (black).
 
     Negative values move up or left. Pixels pushed over the edge are lost, as on a page whose digit
-    was written off-centre. Notebook 06 measures what a shift does to each model.
+    was written off-centre. Notebook 07 measures what a shift does to each model.
     """
     images = np.asarray(images)
     if images.ndim != 3:
@@ -214,7 +214,7 @@ def shift_images(images: np.ndarray, down: int = 0, right: int = 0) -> np.ndarra
 
 # ------------------------------------------------------------------ printed digits, for probing
 
-# Matplotlib's bundled fonts (family, weight) that notebooks 05 and 06 print the digits 0-9 in.
+# Matplotlib's bundled fonts (family, weight) that notebooks 06 and 07 print the digits 0-9 in.
 PRINTED_FONTS = (
     ("DejaVu Sans", "normal"),
     ("DejaVu Sans", "bold"),
@@ -231,7 +231,7 @@ def render_digit(digit, family: str = "DejaVu Sans", weight: str = "normal", ang
     """A digit (or any character) printed in one of Matplotlib's fonts, dark on white, turned by ``angle`` degrees.
 
     A 200×200 grayscale picture, for probing a model with digits that are not handwritten (notebooks
-    05 to 07); ``to_mnist`` prepares it like any other picture.
+    06 to 08); ``to_mnist`` prepares it like any other picture.
     """
     from matplotlib import font_manager
     from PIL import ImageDraw, ImageFont

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 BENCHMARK_RESULTS = Path(__file__).resolve().parent / "benchmark_results.json"  # written by make bench
-# The benchmark's model keys, named as notebook 03's comparison table names them.
+# The benchmark's model keys, named as notebook 04's comparison table names them.
 BENCHMARK_NAMES = {
     "baseline": "baseline",
     "seed_improved": "seed 'improved'",

@@ -44,7 +44,7 @@ if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:
         importlib.invalidate_caches()
     if not os.path.isdir("images"):
         shutil.copytree(os.path.join(source, "notebooks", "images"), "images")
-    if "google.colab" in sys.modules:  # the drawing canvas of notebook 05 is a custom widget
+    if "google.colab" in sys.modules:  # the drawing canvas of notebook 06 is a custom widget
         from google.colab import output
 
         output.enable_custom_widget_manager()"""

@@ -117,7 +117,7 @@ def test_the_course_models_train_save_and_load_under_jax_without_tensorflow(tmp_
     loaded = models.load_or_train("improved", x, y)  # now from models/improved.keras
     same = bool(np.array_equal(trained.predict(x, verbose=0), loaded.predict(x, verbose=0)))
     shifted = keras.ops.convert_to_numpy(trained.layers[1](x[:8, :, :, None], training=True))
-    # notebook 06's CNN and notebook 07's gate, saved and reloaded by load_or_train under JAX
+    # notebook 07's CNN and notebook 08's gate, saved and reloaded by load_or_train under JAX
     models.RECIPES["cnn"]["epochs"] = 1
     cnn = models.load_or_train("cnn", x, y)
     same_cnn = bool(np.array_equal(cnn.predict(x, verbose=0), models.load_or_train("cnn", x, y).predict(x, verbose=0)))

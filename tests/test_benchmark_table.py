@@ -18,7 +18,7 @@ import pytest
 import tomllib
 
 REPO = Path(__file__).resolve().parent.parent
-NOTEBOOK_03 = ["baseline", "seed_improved", "schedule", "improved"]
+NOTEBOOK_04 = ["baseline", "seed_improved", "schedule", "improved"]
 
 
 def _model(epochs, batch_size, val, test, seconds):
@@ -86,12 +86,12 @@ def test_a_quick_run_says_so(tmp_path):
     assert set(table["measured"]) == {"2030-01-02 (quick run: not representative)"}
 
 
-def test_the_default_is_the_packaged_benchmark_file_and_notebook_03_can_read_it():
+def test_the_default_is_the_packaged_benchmark_file_and_notebook_04_can_read_it():
     """The results ship inside helpers/, so an installed course (Colab, a hub) has them too."""
     assert REPO / "helpers" / "benchmark_results.json" == BENCHMARK_RESULTS
     package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     assert BENCHMARK_RESULTS.name in package_data["helpers"], "pyproject.toml must ship the benchmark results"
-    table = benchmark_accuracy(models=NOTEBOOK_03)  # as notebook 03 reads it
+    table = benchmark_accuracy(models=NOTEBOOK_04)  # as notebook 04 reads it
     assert list(table["model"]) == ["baseline", "seed 'improved'", "+ schedule", "+ shifts (improved)"]
     assert list(table["epochs"]) == [10] * 4 and all(table["seeds"] >= 3)
     assert table["val_accuracy mean"].between(0.97, 0.995).all()

@@ -7,7 +7,7 @@ the committed notebooks). Screenshots go to build/screenshots/.
 Nothing here re-runs a whole notebook: nbval has already run them all (pytest collects notebooks/
 before tests/). What is Lab's own is checked here: the committed outputs and figures render, the
 kernel starts and restarts from the menus, the cells a student runs execute in order and their
-outputs, figures and widgets render, and the drawing canvas answers the mouse. Notebook 05's model
+outputs, figures and widgets render, and the drawing canvas answers the mouse. Notebook 06's model
 comes from models/ (saved by the nbval run); run alone, its own load_or_train cell trains it first.
 
 Chromium comes from the system (`make browser` installs Debian's package where it can). Where it
@@ -50,7 +50,7 @@ LAB_SETTINGS = {
 }
 LAB_LOGS: dict[str, Path] = {}  # server URL -> its log, to check for server-side exceptions
 WIDGET = "application/vnd.jupyter.widget-view+json"
-RUN_TIMEOUT_MS = 600_000  # notebook 05 trains its model if models/ has none (about 2 minutes here)
+RUN_TIMEOUT_MS = 600_000  # notebook 06 trains its model if models/ has none (about 2 minutes here)
 
 
 def find_chromium() -> str | None:
@@ -312,9 +312,9 @@ def draw(page, canvas, points: list[tuple[float, float]], steps: int = 15) -> No
     page.mouse.up()
 
 
-def test_notebook_05_drawing_canvas_reads_a_digit(page, lab):
+def test_notebook_06_drawing_canvas_reads_a_digit(page, lab):
     """Only what the canvas needs runs: the cells up to the model (loaded from models/), then the canvas."""
-    name = "05_new_images.ipynb"
+    name = "06_new_images.ipynb"
     nb = committed(name)
     model_cell = first_code_cell(nb, "cell that loads the model", lambda c: "load_or_train(" in c.source)
     canvas_cell = first_code_cell(nb, "widget output", lambda c: count_outputs([c], WIDGET))
@@ -334,18 +334,18 @@ def test_notebook_05_drawing_canvas_reads_a_digit(page, lab):
     reading = cell.get_by_text(re.compile(r"The model reads \d"))
     assert reading.count() == 0, "the canvas cell shows a reading before anything was drawn"
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "05_canvas_before_drawing.png"))
+    page.screenshot(path=str(SHOTS / "06_canvas_before_drawing.png"))
 
     draw(page, canvas, [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)])  # a 7: a bar, then a diagonal down
     reading.wait_for(timeout=60_000)
     cell.locator(".jp-OutputArea img").last.wait_for()  # the 28×28 input and top-3 figure
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for()
     reading.scroll_into_view_if_needed()
-    page.screenshot(path=str(SHOTS / "05_canvas_after_drawing.png"))
+    page.screenshot(path=str(SHOTS / "06_canvas_after_drawing.png"))
     text = reading.inner_text()
     assert re.search(r"The model reads 7 \(\d+% sure\)", text), f"the drawn 7 was read as: {text!r}"
 
-    # Clear, then an H in three strokes: not a digit, so notebook 07's gate answers "no digit found"
+    # Clear, then an H in three strokes: not a digit, so notebook 08's gate answers "no digit found"
     cell.get_by_role("button", name="Clear").click()
     expect_gone = cell.get_by_text(re.compile(r"The model reads 7"))
     expect_gone.wait_for(state="detached", timeout=30_000)
@@ -356,7 +356,7 @@ def test_notebook_05_drawing_canvas_reads_a_digit(page, lab):
     refusal.wait_for(timeout=60_000)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for()
     time.sleep(1)  # the last stroke's answer replaces the one before it: let it land
-    page.screenshot(path=str(SHOTS / "05_canvas_after_drawing_an_h.png"))
+    page.screenshot(path=str(SHOTS / "06_canvas_after_drawing_an_h.png"))
     outputs = cell.locator(".jp-OutputArea").last.inner_text()
     assert "no digit found: the digit gate" in outputs and "The model reads" not in outputs, outputs[-500:]
     width = canvas.bounding_box()["width"]
@@ -365,8 +365,8 @@ def test_notebook_05_drawing_canvas_reads_a_digit(page, lab):
     assert_server_log_clean(lab)
 
 
-@pytest.mark.parametrize("name", ["06_convolutional_network.ipynb", "07_no_digit.ipynb"])
-def test_notebooks_06_and_07_render_in_jupyterlab(page, lab, name):
+@pytest.mark.parametrize("name", ["07_convolutional_network.ipynb", "08_no_digit.ipynb"])
+def test_notebooks_07_and_08_render_in_jupyterlab(page, lab, name):
     """The going-further notebooks as committed: every figure decodes, the exercise checks say Correct, no error."""
     nb = committed(name)
     open_notebook(page, lab, name)

@@ -1,4 +1,4 @@
-"""The drawing pad of notebook 05, driven by the same mouse events the browser sends."""
+"""The drawing pad of notebook 06, driven by the same mouse events the browser sends."""
 
 from __future__ import annotations
 

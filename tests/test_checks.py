@@ -75,7 +75,7 @@ def dropout_model(*rates: float):
 
 
 def render(digit, family="DejaVu Sans", weight="normal", angle=0):
-    """A digit in a matplotlib font, dark on white, optionally rotated (like notebook 05's)."""
+    """A digit in a matplotlib font, dark on white, optionally rotated (like notebook 06's)."""
     from matplotlib import font_manager
     from PIL import Image, ImageDraw, ImageFont
 
@@ -110,7 +110,7 @@ def no_centring(path):
 
 @pytest.fixture(scope="module")
 def digit_files(tmp_path_factory):
-    """Real PNG files of rendered digits, and their labels as notebook 05 has them (pandas Int64)."""
+    """Real PNG files of rendered digits, and their labels as notebook 06 has them (pandas Int64)."""
     folder = tmp_path_factory.mktemp("digits")
     paths = []
     for d in range(6):
@@ -271,6 +271,115 @@ def test_dropout_gap_wrong_answers(gap, history, rates, message):
 # ------------------------------------------------------------------------- notebook 03
 
 
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _right_gradient(z, y):
+    g = _softmax(z)
+    g[np.arange(len(y)), y] -= 1
+    return g / len(y)
+
+
+def _mutating_gradient(z, y):
+    z -= z.max(axis=1, keepdims=True)  # changes the caller's array
+    return _right_gradient(z, y)
+
+
+def test_logit_gradient():
+    assert checks.check_logit_gradient(_right_gradient).startswith("Correct: (softmax(z) - onehot(y)) / n")
+
+
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        (lambda z, y: _right_gradient(z, y) * len(y), "forgot to divide by the batch size"),
+        (lambda z, y: _softmax(z) / len(y), "forgot to subtract the one-hot labels"),
+        (lambda z, y: _softmax(z), "softmax alone"),
+        (lambda z, y: -_right_gradient(z, y), "the sign is flipped: the gradient is p - onehot"),
+        (lambda z, y: -_right_gradient(z, y) * len(y), "sign is flipped .*divide by the batch size"),
+        (lambda z, y: (np.exp(z) / np.exp(z).sum() - np.eye(10)[y]) / len(y), "each row"),
+        (lambda z, y: _right_gradient(z, y) / 2, r"is not \(softmax\(z\) - onehot\(y\)\) / n"),
+        (_mutating_gradient, "changed the `z` it was given"),
+        (lambda z, y: None, "forget `return`"),
+        (lambda z, y: _right_gradient(z, y)[:, :9], r"return shape \(4, 9\)"),
+        (lambda z, y: 1 / 0, "raised ZeroDivisionError"),
+        ("p - y", "should be a function"),
+    ],
+    ids=["no-mean", "no-onehot", "softmax", "sign", "sign-no-mean", "whole-batch", "other", "mutates", "none",
+         "shape", "raises", "text"],
+)  # fmt: skip
+def test_logit_gradient_wrong_answers(function, message):
+    with pytest.raises(Failed, match=message):
+        checks.check_logit_gradient(function)
+
+
+# Validation losses with a temporary dip: patience 3 stops after epoch 6 and keeps epoch 3; the
+# lowest value of the whole run is epoch 7's. Training loss lowest at epoch 10, accuracy highest at 8.
+ES_HISTORY = {
+    "val_loss": [0.5, 0.4, 0.35, 0.36, 0.37, 0.38, 0.30, 0.31, 0.32, 0.33, 0.34],
+    "loss": [0.9, 0.5, 0.3, 0.2, 0.15, 0.1, 0.08, 0.06, 0.05, 0.04, 0.045],
+    "val_accuracy": [0.9, 0.92, 0.93, 0.93, 0.93, 0.93, 0.94, 0.95, 0.94, 0.94, 0.94],
+}
+
+
+def test_early_stopping_replay():
+    assert checks.early_stopping_epochs(ES_HISTORY["val_loss"], 3) == (6, 3)
+    assert checks.early_stopping_epochs(ES_HISTORY["val_loss"], 4) == (11, 7)  # never stops: runs to the end
+    assert checks.early_stopping_epochs([0.3, 0.3, 0.3], 1) == (2, 1)  # equal is no improvement
+
+
+def test_early_stopping_replay_agrees_with_a_real_fit():
+    """The replay over a fit's recorded val_loss gives the epochs the real callback stopped at and restored."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 2, 64)
+    x_val, y_val = rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 2, 64)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(2)])
+    model.compile(keras.optimizers.Adam(0.05), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    callback = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    history = model.fit(x, y, epochs=30, validation_data=(x_val, y_val), callbacks=[callback], verbose=0)
+    epochs = len(history.history["val_loss"])
+    assert epochs < 30, "this noisy problem should overfit and stop early"
+    assert checks.early_stopping_epochs(history.history["val_loss"], 2) == (epochs, callback.best_epoch + 1)
+    message = checks.check_early_stopping(epochs, callback.best_epoch + 1, history, patience=2)
+    assert message.startswith("Correct: with patience 2")
+
+
+@pytest.mark.parametrize(
+    ("stopped", "kept", "message"),
+    [
+        (6, 11, "last epoch of section 7's run"),
+        (6, 10, r"lowest \*training\* loss"),
+        (6, 6, "the epoch after which training stops"),
+        (6, 2, "off by one"),
+        (6, 7, "lowest validation loss of the whole run, but with patience 3"),
+        (6, 8, r"highest validation \*accuracy\*"),
+        (6, 1, "kept_epoch_3 = 1 is not it"),
+        (5, 3, "stopped_epoch_3 = 5: off by one"),
+        (11, 3, "section 7's last epoch"),
+        (9, 3, "3 epochs in a row"),
+        (6.0, 3, "store it as an int"),
+        ("6", 3, "stored text"),
+    ],
+    ids=["last", "training", "stop", "zero-based", "global", "accuracy", "other", "stop-zero-based",
+         "stop-last", "stop-other", "float", "text"],
+)  # fmt: skip
+def test_early_stopping_wrong_answers(stopped, kept, message):
+    with pytest.raises(Failed, match=message):
+        checks.check_early_stopping(stopped, kept, ES_HISTORY, patience=3)
+
+
+def test_early_stopping_right_answer():
+    assert checks.check_early_stopping(6, 3, ES_HISTORY, patience=3).startswith("Correct:")
+
+
+# ------------------------------------------------------------------------- notebook 04
+
+
 def test_wide_params():
     assert "814,090" in checks.check_wide_params(814_090)
     assert checks.check_wide_params(np.int64(814_090)).startswith("Correct:")
@@ -335,7 +444,7 @@ def test_ab_result():
             checks.check_ab_result(with_, without, verdict)
 
 
-# ------------------------------------------------------------------------- notebook 04
+# ------------------------------------------------------------------------- notebook 05
 
 
 def test_most_common_mistake():
@@ -391,7 +500,7 @@ def test_coverage():
             checks.check_coverage(coverage, accuracy, *args)
 
 
-# ------------------------------------------------------------------------- notebook 05
+# ------------------------------------------------------------------------- notebook 06
 
 
 def test_digit_reading():
@@ -649,7 +758,12 @@ def _two_trainings(name: str, digit_files) -> tuple[str, str]:
     confidence = CONFIDENCE[::-1].copy()
     threshold_a, threshold_b = (float(np.quantile(GATE.scores(GATE_VAL), q)) for q in (0.4, 0.7))
     misread_a, misread_b = _first_misreads(2)
+    other_history = {**ES_HISTORY, "val_loss": [0.5, 0.45, 0.44, 0.43, 0.42, 0.43, 0.44, 0.45, 0.3, 0.3, 0.3]}
     cases = {
+        "check_early_stopping": lambda: [
+            checks.check_early_stopping(*checks.early_stopping_epochs(h["val_loss"], 3), h)
+            for h in (ES_HISTORY, other_history)
+        ],
         "check_predictions": lambda: [
             checks.check_predictions(np.array([3, 1, 4, 1, 5]), identity_model(), X_VAL, y, X_TEST)
             for y in (Y_VAL, np.array([3, 1, 4, 1, 5]))
@@ -703,9 +817,9 @@ def _two_trainings(name: str, digit_files) -> tuple[str, str]:
 
 
 TRAINED = [
-    "check_predictions", "check_mean_accuracy", "check_most_common_mistake", "check_recall", "check_coverage",
-    "check_digit_reading", "check_centring_matters", "check_misread", "check_shift_accuracy",
-    "check_gate_threshold", "check_refused_share",
+    "check_predictions", "check_early_stopping", "check_mean_accuracy", "check_most_common_mistake",
+    "check_recall", "check_coverage", "check_digit_reading", "check_centring_matters", "check_misread",
+    "check_shift_accuracy", "check_gate_threshold", "check_refused_share",
 ]  # fmt: skip
 
 
@@ -723,6 +837,8 @@ SIGNATURES = {
     "check_dense_params": "dense_params",
     "check_predictions": "first_predictions, model, x_val, y_val, x_test",
     "check_dropout_gap": "gap_dropout_05, history_05, model_05, reference_gap",
+    "check_logit_gradient": "logit_gradient",
+    "check_early_stopping": "stopped_epoch_3, kept_epoch_3, history, patience",
     "check_wide_params": "params_wide",
     "check_mean_accuracy": "improved_mean, runs, model_name, metric",
     "check_ab_result": "with_technique, without_technique, verdict, technique",
@@ -762,6 +878,9 @@ def cases(paths, labels):
         "dropout_gap": ("number", checks.check_dropout_gap, 0, (history, model_05, REFERENCE_GAP)),
         "dropout_history": ("number", checks.check_dropout_gap, 1, (GAP, model_05, REFERENCE_GAP)),
         "dropout_model": ("number", checks.check_dropout_gap, 2, (GAP, history, REFERENCE_GAP)),
+        "logit_gradient": ("function", checks.check_logit_gradient, 0, ()),
+        "stopped_epoch": ("integer", checks.check_early_stopping, 0, (3, ES_HISTORY)),
+        "kept_epoch": ("integer", checks.check_early_stopping, 1, (6, ES_HISTORY)),
         "wide_params": ("integer", checks.check_wide_params, 0, ()),
         "mean_accuracy": ("number", checks.check_mean_accuracy, 0, (RUNS, "improved")),
         "ab_with": ("per_seed", checks.check_ab_result, 0, (WITHOUT, "better")),
@@ -785,9 +904,10 @@ def cases(paths, labels):
 
 CASES = [
     "class_proportions", "scaled", "most_ink_digit", "dense_params", "predictions", "dropout_gap",
-    "dropout_history", "dropout_model", "wide_params", "mean_accuracy", "ab_with", "ab_without", "ab_verdict",
-    "most_common_mistake", "recall", "coverage", "accuracy_answered", "digit", "confidence", "no_centring",
-    "correct_uncentred", "misread", "conv_params", "shift_accuracy", "gate_threshold", "refused_share",
+    "dropout_history", "dropout_model", "logit_gradient", "stopped_epoch", "kept_epoch", "wide_params",
+    "mean_accuracy", "ab_with", "ab_without", "ab_verdict", "most_common_mistake", "recall", "coverage",
+    "accuracy_answered", "digit", "confidence", "no_centring", "correct_uncentred", "misread", "conv_params",
+    "shift_accuracy", "gate_threshold", "refused_share",
 ]  # fmt: skip
 
 

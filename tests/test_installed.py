@@ -92,7 +92,7 @@ def test_publishing_under_another_name_is_a_one_line_change(tmp_path):
     (tmp_path / "pyproject.toml").write_text(pyproject.replace(old, "another-school/digits"))
     script = [sys.executable, REPO / "scripts" / "course_links.py", "--root", tmp_path]
     stale = subprocess.run([*script, "--check"], capture_output=True, text=True)
-    assert stale.returncode == 1 and "README.md" in stale.stdout and "05_new_images.ipynb" in stale.stdout
+    assert stale.returncode == 1 and "README.md" in stale.stdout and "06_new_images.ipynb" in stale.stdout
     subprocess.run(script, check=True, capture_output=True)
     assert subprocess.run([*script, "--check"], capture_output=True).returncode == 0
     for path in [tmp_path / "README.md", *sorted((tmp_path / "notebooks").glob("*.ipynb"))]:

@@ -2,7 +2,7 @@
 
 The gates here are real Keras models with weights set by hand, so their scores are known: how
 well the course's trained gate separates digits from not-digits is measured (and asserted) in
-notebook 07.
+notebook 08.
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def test_a_missing_or_damaged_threshold_file_says_what_to_do(tmp_path):
     save_gate(ink_gate(0.0, 0.0), tmp_path / "gate.keras")
     for content in ["", "{}", '{"threshold": "high"}']:
         (tmp_path / "gate.json").write_text(content)
-        with pytest.raises(ValueError, match=r"gate\.json is missing or damaged.*Run notebook 07 again"):
+        with pytest.raises(ValueError, match=r"gate\.json is missing or damaged.*Run notebook 08 again"):
             load_gate(tmp_path / "gate.keras")
     (tmp_path / "gate.json").unlink()
     with pytest.raises(ValueError, match="missing or damaged"):

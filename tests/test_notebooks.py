@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import re
 import socket
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -149,3 +150,174 @@ def test_helpers_is_imported_before_keras(notebook):
     first_helpers = next((i for i, m in enumerate(imports) if m.split(".")[0] == "helpers"), None)
     assert first_helpers is not None, f"{path.name} never imports helpers"
     assert first_tf is None or first_helpers < first_tf, f"{path.name} imports {imports[first_tf]} before helpers"
+
+
+# ------------------------------------------------------------------ notebook numbers and the links between them
+# A notebook's number is the two digits its file name starts with. These tests catch a number that names the wrong
+# notebook, or one that does not exist, wherever the series refers to itself: titles, links, "Next" sections, the
+# tables of notebooks, "notebook NN" in prose and code, header "Needs:" lines, and file names.
+
+NUMBER = {path: path.name[:2] for path in NOTEBOOKS}
+MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)\)")
+NOTEBOOK_FILE = re.compile(r"(?:^|/)(\d{2})_[\w-]+\.ipynb$")
+# "notebook 04", "Notebook **05**", "notebooks 02 and 04", "notebooks 02, 04 or 05", "notebooks 01–06", "02 to 07"
+MENTION = re.compile(r"\b[Nn]otebooks?\s+\**(\d{2})(?!\d)\**((?:\s*(?:,|and|or|to|-|–)\s*\**\d{2}(?!\d)\**)*)")
+RECIPE = re.compile(r"\bnotebook=\"(\d{2})\"")  # helpers.models.RECIPES
+LABELS = [  # the README's and the instructor guide's short labels
+    re.compile(r"(?<=\s)\((0\d)\)"),  # 'seed "improved" (04)', "the wide model without biases (04) |"
+    re.compile(r"^\| (0\d)(?=,| \|)", re.M),  # a table's first column: "| 04 |", "| 04, section 2: ..."
+    re.compile(r"\| (0\d) \|$", re.M),  # a table's last column: "... | 07 |"
+]
+GUIDES = [REPO / "README.md", REPO / "docs" / "instructors.md"]
+
+
+def markdown_of(nb) -> str:
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def documents() -> list[tuple[Path, str]]:
+    """The course's Markdown with its text: the notebooks' markdown cells, the README, the instructor guide."""
+    notebooks = [(p, markdown_of(nbformat.read(p, as_version=4))) for p in NOTEBOOKS]
+    return notebooks + [(p, p.read_text(encoding="utf-8")) for p in GUIDES]
+
+
+def mentioned(text: str) -> list[str]:
+    """The numbers of "notebook NN", "notebooks NN and MM", "notebooks NN–MM" ... in ``text``."""
+    found = []
+    for first, rest in MENTION.findall(text):
+        found += [first, *re.findall(r"\d{2}", rest)]
+    return found
+
+
+def notebook_links(text: str) -> list[tuple[str, str, str]]:
+    """(label, target without its #anchor, the target's number) of each relative Markdown link to a notebook."""
+    links = []
+    for label, target in MD_LINK.findall(text):
+        target = target.split("#")[0]
+        match = NOTEBOOK_FILE.search(target)
+        if match and not target.startswith(("http://", "https://")):
+            links.append((label, target, match.group(1)))
+    return links
+
+
+def label_number(label: str) -> str | None:
+    """The number a link's label starts with: "04 · The ..." or "04" -> "04", "notebook 08" -> "08"."""
+    match = re.match(r"\**(?:[Nn]otebook\s+)?(\d{2})(?!\d)", label.strip())
+    return match.group(1) if match else None
+
+
+def section(markdown: str, heading: str) -> str:
+    """The lines under the heading that starts with ``heading`` ("## Next", "## Next: where to go from here"), up to
+    the next heading of its level or above."""
+    lines, level = markdown.splitlines(), len(heading.split()[0])
+    start = next((i for i, line in enumerate(lines) if line.startswith(heading)), None)
+    if start is None:
+        return ""
+    below = lines[start + 1 :]
+    end = next((i for i, line in enumerate(below) if re.match(rf"#{{1,{level}}} ", line)), len(below))
+    return "\n".join(below[:end])
+
+
+def test_notebooks_are_numbered_01_02_03_without_gaps():
+    numbers = [NUMBER[p] for p in NOTEBOOKS]
+    expected = [f"{i:02d}" for i in range(1, len(NOTEBOOKS) + 1)]
+    assert numbers == expected, f"notebook numbers {numbers}: expected {expected}, one file per number and no gaps"
+
+
+def test_each_title_carries_its_notebooks_number(notebook):
+    path, nb = notebook
+    assert nb.cells[0].source.startswith(f"# {NUMBER[path]} · "), f"{path.name}: its title should start '# NN · '"
+
+
+def test_links_to_notebooks_resolve_and_their_labels_name_the_same_number():
+    """Links such as [NN · Title](NN_name.ipynb), [notebook NN](NN_name.ipynb) or [NN](NN_name.ipynb)."""
+    for doc, text in documents():
+        for label, target, number in notebook_links(text):
+            assert (doc.parent / target).is_file(), f"{doc.name}: [{label}]({target}) points at no file"
+            said = label_number(label)
+            assert said in (None, number), f"{doc.name}: [{label}]({target}): the label says {said}, the file {number}"
+
+
+def test_the_tables_of_notebooks_list_every_notebook_under_its_number():
+    """The README's table of notebooks and the instructor guide's lesson plan: one row per notebook, in order."""
+    for doc in GUIDES:
+        listed = []
+        for row in doc.read_text(encoding="utf-8").splitlines():
+            if not re.match(r"\| \d+( \(optional\))? \| \[", row):
+                continue
+            first, links = int(row.split("|")[1].split()[0]), notebook_links(row)
+            assert links and int(links[0][2]) == first, f"{doc.name}: the row numbered {first} links to {links[:1]}"
+            listed.append(Path(links[0][1]).name)
+        assert listed == [p.name for p in NOTEBOOKS], f"{doc.name}: its table of notebooks lists {listed}"
+
+
+def test_each_next_section_links_to_the_following_notebook(notebook):
+    path, nb = notebook
+    if path == NOTEBOOKS[-1]:
+        return  # the last one may point back, or nowhere
+    following = f"{int(NUMBER[path]) + 1:02d}"
+    links = notebook_links(section(markdown_of(nb), "## Next"))
+    assert following in [number for _, _, number in links], (
+        f"{path.name}: its '## Next' section should link to notebook {following}; it links to {links}"
+    )
+    for _, target, _ in links:
+        assert (path.parent / target).is_file(), f"{path.name}: its '## Next' section links to {target}: no such file"
+
+
+def test_every_notebook_number_named_exists():
+    """Each "notebook NN" in the notebooks (markdown and code), the README, the instructor guide and helpers/..."""
+    texts = [(p.name, "\n".join(c.source for c in nbformat.read(p, as_version=4).cells)) for p in NOTEBOOKS]
+    texts += [(p.name, p.read_text(encoding="utf-8")) for p in GUIDES]
+    code = [
+        p for folder in ("helpers", "scripts", "grading", "benchmarks") for p in sorted(REPO.glob(f"{folder}/*.py"))
+    ]
+    texts += [(str(p.relative_to(REPO)), p.read_text(encoding="utf-8")) for p in code]
+    for name, text in texts:
+        numbers = mentioned(text) + RECIPE.findall(text)
+        if name in {p.name for p in GUIDES}:
+            numbers += [n for pattern in LABELS for n in pattern.findall(text)]
+        unknown = sorted(set(numbers) - set(NUMBER.values()))
+        assert not unknown, f"{name} names notebook(s) {unknown}; the notebooks are {sorted(NUMBER.values())}"
+
+
+def repository_text_files() -> list[Path]:
+    """The files git tracks, and new ones it does not ignore, that are text."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    paths = [REPO / name for name in sorted(set(listed.split("\0")) - {""})]
+    return [p for p in paths if p.is_file() and b"\0" not in p.read_bytes()[:8192]]
+
+
+def test_no_file_names_a_notebook_by_another_number():
+    """A notebook's old file name after a renumbering (its name under another number), or a notebook that is gone."""
+    stems = {p.stem[3:]: NUMBER[p] for p in NOTEBOOKS}  # e.g. "baseline_model": "02"
+    renumbered = re.compile(rf"(?<!\d)(\d{{2}})_({'|'.join(map(re.escape, stems))})(?![\w-])")
+    any_notebook = re.compile(r"(?<!\d)(\d{2}_[\w-]+)\.ipynb")
+    made_up = {REPO / "tests" / "test_bench_report.py"}  # its results are made up, for notebooks made up
+    for path in repository_text_files():
+        text, where = path.read_text(encoding="utf-8", errors="replace"), path.relative_to(REPO)
+        for number, stem in renumbered.findall(text):
+            assert number == stems[stem], f"{where} names {number}_{stem}: the notebook is {stems[stem]}_{stem}"
+        if path not in made_up:
+            for name in any_notebook.findall(text):
+                assert (REPO / "notebooks" / f"{name}.ipynb").is_file(), f"{where} names {name}.ipynb: no such notebook"
+
+
+def test_a_notebook_needs_only_earlier_ones(notebook):
+    """The course's rule: a notebook stands on the ones before it, never on a later one (its header's Needs:)."""
+    path, nb = notebook
+    needs = re.search(r"\*\*Needs:\*\*(.*?)(?:\*\*Produces:\*\*|\n\s*\n|$)", nb.cells[0].source, re.S)
+    assert needs, f"{path.name}: its header has no **Needs:**"
+    text = needs.group(1)
+    numbers = mentioned(text) + [n for _, _, n in notebook_links(text)]
+    numbers += [n for label, _ in MD_LINK.findall(text) if (n := label_number(label))]
+    later = sorted(n for n in set(numbers) if n >= NUMBER[path])
+    assert not later, f"{path.name} needs notebook(s) {later}: a notebook may only need earlier ones"

@@ -143,7 +143,7 @@ def test_no_solution_or_hidden_test_leaks(student_dir):
 
 
 def test_release_folder_holds_the_course_material_and_nothing_else(student_dir):
-    """Notebook 05 reads images/ next to itself: the release holds every file the notebooks have."""
+    """Notebook 06 reads images/ next to itself: the release holds every file the notebooks have."""
     expected = files_under(REPO / "notebooks")
     assert any(name.startswith("images/") for name in expected), "notebooks/images/ is missing"
     assert files_under(student_dir) == expected
