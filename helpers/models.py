@@ -249,7 +249,8 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     """Load a ``.keras`` model in safe mode (no arbitrary code from the file is run).
 
     The archive is checked first (a ``.keras`` file is a zip): an empty, truncated or corrupted
-    file raises :class:`DamagedModelError`, which says to delete it and train it again.
+    file, or a zip without the model's ``config.json``, raises :class:`DamagedModelError`, which
+    says to delete it and train it again.
     """
     path = Path(path)
     if not path.is_file():
@@ -258,6 +259,8 @@ def load_model(path: str | os.PathLike) -> keras.Model:
         with zipfile.ZipFile(path) as archive:
             damage = archive.testzip()  # the CRC of every member: a flipped byte shows here
             damage = damage and f"{damage} inside it fails its checksum"
+            if not damage and "config.json" not in archive.namelist():
+                damage = "it is a zip archive without config.json, so not a saved Keras model (a renamed .zip?)"
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         size = path.stat().st_size
         damage = "it is empty" if size == 0 else f"{size:,} bytes that are not a complete .keras archive ({exc})"
@@ -285,11 +288,27 @@ RECIPES = {
 }
 
 
+def _check_saved(model: keras.Model, reference: keras.Model, name: str, path: Path) -> None:
+    """Refuse a saved model whose layers or input shape differ from the recipe's, saying what to do."""
+    problem = None
+    if model.input_shape != reference.input_shape:  # the same layers may take other shapes (14×56 is 784 too)
+        problem = f"it takes inputs of shape {model.input_shape}, not {reference.input_shape}"
+    try:
+        assert_same_architecture(model, reference)
+    except AssertionError as exc:
+        problem = str(exc)
+    if problem:
+        raise ValueError(
+            f"models/{path.name} is not the course's {name} model ({problem}). Move it aside or delete it, "
+            f"then run notebook {RECIPES[name]['notebook']} (or this cell) to save the course's model."
+        )
+
+
 def load_or_train(name: str, x_train: np.ndarray, y_train: np.ndarray, seed: int = 0) -> keras.Model:
     """Load ``models/NAME.keras`` (safe mode); if it is missing, say so, train it and save it.
 
     Pass the training split (``helpers.data.train_val_split``), as the notebooks train on it.
-    A saved model whose architecture is not the recipe's is refused, naming the first difference.
+    A saved model whose architecture or input shape is not the recipe's is refused, naming the difference.
     """
     if name not in RECIPES:
         raise ValueError(f"unknown model {name!r}: choose one of {sorted(RECIPES)}")
@@ -297,13 +316,7 @@ def load_or_train(name: str, x_train: np.ndarray, y_train: np.ndarray, seed: int
     path = MODELS_DIR / f"{name}.keras"
     if path.is_file():
         model = load_model(path)
-        try:
-            assert_same_architecture(model, recipe["build"](len(x_train)))
-        except AssertionError as exc:
-            raise ValueError(
-                f"models/{path.name} is not the course's {name} model ({exc}). Move it aside or delete it, "
-                f"then run notebook {recipe['notebook']} (or this cell) to save the course's model."
-            ) from None
+        _check_saved(model, recipe["build"](len(x_train)), name, path)
         print(f"{name}: loaded models/{path.name}")
         return model
     print(

@@ -39,6 +39,7 @@ FONTS = {
     "test": ("STIXGeneral", "cmr10", "cmss10"),
 }
 SIDE = 96  # pictures are SIDE×SIDE pixels, dark ink on light paper
+MAX_NOT_DIGITS = 100_000  # not_digits draws at most this many pictures in one call (the gate learns from 10,000)
 
 
 def _font(family: str, size: int, bold: bool) -> ImageFont.FreeTypeFont:
@@ -106,7 +107,10 @@ def not_digits(n: int, seed: int, fonts: str = "train", kinds: Sequence[str] = K
 
     ``seed`` fixes every picture; use different seeds for the pictures a model learns from and the
     ones it is measured on. ``fonts``: "train" or "test", the group of Matplotlib fonts for letters.
+    ``n`` is a whole number from 0 to ``MAX_NOT_DIGITS`` (100,000).
     """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= MAX_NOT_DIGITS:
+        raise ValueError(f"n is how many pictures to draw: a whole number from 0 to {MAX_NOT_DIGITS:,}, not {n!r}")
     if fonts not in FONTS:
         raise ValueError(f"fonts must be one of {sorted(FONTS)}, not {fonts!r}")
     unknown = [k for k in kinds if k not in KINDS]
@@ -150,7 +154,13 @@ class Gate:
     def scores(self, x: np.ndarray) -> np.ndarray:
         """P(digit) for a batch of MNIST-style inputs (N, 28, 28), as a 1-D array."""
         x = np.asarray(x, dtype=np.float32)
-        return np.asarray(self.model.predict(x, verbose=0), dtype=np.float64).reshape(len(x))
+        scores = np.asarray(self.model.predict(x, verbose=0), dtype=np.float64)
+        if scores.size != len(x):
+            raise ValueError(
+                f"the gate's model gave shape {scores.shape} for {len(x)} pictures; a digit gate gives one number "
+                "per picture, P(digit), like helpers.models.build_gate() (is it a 10-class model?)"
+            )
+        return scores.reshape(len(x))
 
     def accepts(self, x: np.ndarray) -> np.ndarray:
         """True where the gate takes the input for a digit."""
@@ -192,7 +202,10 @@ def threshold_for(digit_scores: np.ndarray, rejected: float = VAL_DIGITS_REJECTE
     """The score below which the share ``rejected`` of these digits falls (choose it on validation digits)."""
     if not 0 <= rejected < 1:
         raise ValueError(f"rejected is a share of the digits between 0 and 1, not {rejected}")
-    return float(np.quantile(np.asarray(digit_scores, dtype=np.float64), rejected))
+    scores = np.asarray(digit_scores, dtype=np.float64)
+    if scores.size == 0:
+        raise ValueError("no digit scores to choose a threshold from: give gate.scores(...) of the validation digits")
+    return float(np.quantile(scores, rejected))
 
 
 def _paths(path: str | os.PathLike | None) -> tuple[Path, Path]:
@@ -202,12 +215,29 @@ def _paths(path: str | os.PathLike | None) -> tuple[Path, Path]:
     return model_path, model_path.with_suffix(".json")
 
 
+def _is_threshold(value) -> bool:
+    """True for a real number from 0 to 1, not a bool (NaN and infinities fail the range): a gate's threshold."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+def _output_problem(model: keras.Model) -> str | None:
+    """Why ``model`` cannot be a gate (it must give one number per picture, P(digit)), or None if it can."""
+    shape = getattr(model, "output_shape", None)
+    if isinstance(shape, tuple) and all(d == 1 for d in shape[1:]):
+        return None
+    return f"gives outputs of shape {shape}, but a digit gate gives one number per picture, (None, 1)"
+
+
 def save_gate(gate: Gate, path: str | os.PathLike | None = None, **measured: float) -> Path:
     """Save the gate's model (``models/gate.keras``) and its threshold (``gate.json``, with ``measured``)."""
     from helpers.files import write_atomic
     from helpers.models import save_model
 
     model_path, json_path = _paths(path)
+    if not _is_threshold(gate.threshold):
+        raise ValueError(f"the gate's threshold is {gate.threshold!r}: it must be a number from 0 to 1")
+    if problem := _output_problem(gate.model):
+        raise ValueError(f"the gate's model {problem}, like helpers.models.build_gate()")
     save_model(gate.model, model_path)
     write_atomic(json_path, json.dumps({"threshold": float(gate.threshold), **measured}, indent=1))
     _loaded.pop(model_path, None)
@@ -220,14 +250,16 @@ def load_gate(path: str | os.PathLike | None = None) -> Gate:
 
     model_path, json_path = _paths(path)
     model = load_model(model_path)
+    redo = f"Run notebook 08 again, or delete {model_path.name} to have the gate trained again."
+    if problem := _output_problem(model):
+        raise ValueError(f"{model_path} {problem}: is it another model saved under that name? {redo}")
     try:
-        threshold = float(json.loads(json_path.read_text(encoding="utf-8"))["threshold"])
+        threshold = json.loads(json_path.read_text(encoding="utf-8"))["threshold"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(
-            f"{json_path} is missing or damaged ({exc}): it holds the gate's threshold. "
-            f"Run notebook 08 again, or delete {model_path.name} to have the gate trained again."
-        ) from None
-    return Gate(model, threshold)
+        raise ValueError(f"{json_path} is missing or damaged ({exc}): it holds the gate's threshold. {redo}") from None
+    if not _is_threshold(threshold):
+        raise ValueError(f"{json_path} gives the threshold {threshold!r}; it must be a number from 0 to 1. {redo}")
+    return Gate(model, float(threshold))
 
 
 def train_gate(x_train: np.ndarray, x_val: np.ndarray, seed: int = 0, verbose: int | str = "auto") -> Gate:
@@ -246,7 +278,15 @@ def train_gate(x_train: np.ndarray, x_val: np.ndarray, seed: int = 0, verbose: i
     return gate
 
 
-_loaded: dict[Path, tuple[float, Gate]] = {}
+_loaded: dict[Path, tuple[tuple, Gate]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """A file's modification time and size (None if it is missing): a file changed since it was loaded shows here."""
+    if not path.exists():
+        return None
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
 
 
 def course_gate() -> Gate:
@@ -255,11 +295,11 @@ def course_gate() -> Gate:
     Notebook 08 trains and saves it. Where it is missing, it is trained here, as notebook 08 does
     (about half a minute on 2 cores), and saved.
     """
-    model_path, _ = _paths(None)
+    model_path, json_path = _paths(None)
     if model_path.is_file():
-        mtime = model_path.stat().st_mtime
-        if model_path not in _loaded or _loaded[model_path][0] != mtime:
-            _loaded[model_path] = (mtime, load_gate(model_path))
+        stamp = (_stamp(model_path), _stamp(json_path))  # gate.json too: an edited threshold is read again
+        if model_path not in _loaded or _loaded[model_path][0] != stamp:
+            _loaded[model_path] = (stamp, load_gate(model_path))
         return _loaded[model_path][1]
     from helpers.data import load_mnist
     from helpers.training import train_val_split

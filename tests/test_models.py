@@ -6,6 +6,8 @@ import helpers  # noqa: F401  (quiet TensorFlow first)
 from helpers import models
 from helpers.data import load_mnist
 
+import zipfile
+
 import keras
 import numpy as np
 import pytest
@@ -164,6 +166,17 @@ def test_a_damaged_model_file_is_named_as_damaged(saved_baseline, tmp_path, dama
     assert "is damaged" in str(err.value) and "Delete it" in str(err.value)
 
 
+def test_a_zip_without_config_json_is_named_as_no_keras_model(saved_baseline, tmp_path):
+    path = tmp_path / "baseline.keras"
+    with zipfile.ZipFile(saved_baseline) as keras_zip, zipfile.ZipFile(path, "w") as renamed:
+        for name in keras_zip.namelist():
+            if name != "config.json":
+                renamed.writestr(name, keras_zip.read(name))  # a whole, valid zip: only the model's config is missing
+    with pytest.raises(models.DamagedModelError, match=r"a zip archive without config\.json") as err:
+        models.load_model(path)
+    assert "Delete it and run the notebook that trains it again" in str(err.value)
+
+
 def test_unknown_model_name_is_explained():
     with pytest.raises(ValueError, match="choose one of"):
         models.load_or_train("resnet", None, None)
@@ -185,6 +198,20 @@ def test_load_or_train_refuses_a_model_of_another_architecture(monkeypatch, tmp_
     models.save_model(trained(models.build_baseline()), tmp_path / "baseline.keras")
     assert models.load_or_train("baseline", x, y).name == "baseline"
     assert "baseline: loaded models/baseline.keras" in capsys.readouterr().out
+
+
+def test_load_or_train_refuses_the_same_layers_for_another_input_shape(monkeypatch, tmp_path):
+    """14×56 inputs flatten to 784 too: every layer and the parameter count match, the input does not."""
+    monkeypatch.setattr(models, "MODELS_DIR", tmp_path)
+    other = keras.Sequential([keras.Input(shape=(14, 56)), *models._baseline_layers()], name="baseline")
+    models._compile(other).fit(np.zeros((8, 14, 56), "float32"), np.zeros(8, "uint8"), epochs=1, verbose=0)
+    models.save_model(other, tmp_path / "baseline.keras")
+    x, y = np.zeros((8, 28, 28), "float32"), np.zeros(8, "uint8")
+    expected = (
+        r"models/baseline\.keras is not the course's baseline model \(it takes inputs of shape \(None, 14, 56\), "
+    )
+    with pytest.raises(ValueError, match=expected + r"not \(None, 28, 28\)\)\. Move it aside or delete it, then run"):
+        models.load_or_train("baseline", x, y)
 
 
 def test_load_or_train_trains_and_saves_a_missing_model(monkeypatch, tmp_path, capsys):

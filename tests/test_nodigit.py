@@ -13,6 +13,7 @@ from helpers.nodigit import Gate, load_gate, not_digits, prepare, save_gate, thr
 from helpers.predict import NoDigitError, predict_digit, predict_folder
 
 import json
+import re
 
 import keras
 import numpy as np
@@ -88,6 +89,16 @@ def test_not_digits_refuses_unknown_choices(kwargs, message):
         not_digits(4, seed=0, **kwargs)
 
 
+def test_not_digits_refuses_a_count_that_is_no_count():
+    with pytest.raises(ValueError, match=r"whole number from 0 to 100,000, not -5"):
+        not_digits(-5, seed=0)
+    for n in (nodigit.MAX_NOT_DIGITS + 1, 10**9, 2.5, True):
+        with pytest.raises(ValueError, match="n is how many pictures to draw"):
+            not_digits(n, seed=0)
+    assert not_digits(0, seed=0) == ([], [])
+    assert len(not_digits(np.int64(2), seed=0)[0]) == 2
+
+
 def test_prepare_marks_what_the_preprocessing_refuses():
     inputs, refused = prepare([three(), Image.new("L", (50, 50), 255), np.zeros((2, 2))])
     assert list(refused) == [False, True, True]
@@ -105,6 +116,9 @@ def test_threshold_for_refuses_that_share_of_the_digits():
     for bad in (1.0, -0.1, 2):
         with pytest.raises(ValueError, match="share of the digits between 0 and 1"):
             threshold_for(scores, bad)
+    for empty in ([], np.zeros((0, 1))):
+        with pytest.raises(ValueError, match="no digit scores to choose a threshold from"):
+            threshold_for(empty)
 
 
 def test_gate_scores_and_accepts():
@@ -174,13 +188,69 @@ def test_save_and_load_keep_the_threshold(tmp_path):
 
 def test_a_missing_or_damaged_threshold_file_says_what_to_do(tmp_path):
     save_gate(ink_gate(0.0, 0.0), tmp_path / "gate.keras")
-    for content in ["", "{}", '{"threshold": "high"}']:
+    for content in ["", "{}", "[0.5]"]:
         (tmp_path / "gate.json").write_text(content)
         with pytest.raises(ValueError, match=r"gate\.json is missing or damaged.*Run notebook 08 again"):
             load_gate(tmp_path / "gate.keras")
     (tmp_path / "gate.json").unlink()
     with pytest.raises(ValueError, match="missing or damaged"):
         load_gate(tmp_path / "gate.keras")
+
+
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", "Infinity", "-3", "5", "1.5", "true", "false", '"0.5"', "null"])
+def test_a_threshold_that_is_no_share_is_refused(tmp_path, value):
+    """NaN, -inf or -3 would let every picture through; true or 5 would refuse every one: neither may load."""
+    save_gate(ink_gate(0.0, 0.0), tmp_path / "gate.keras")
+    (tmp_path / "gate.json").write_text(f'{{"threshold": {value}}}')
+    with pytest.raises(
+        ValueError, match=r"gate\.json gives the threshold .*; it must be a number from 0 to 1\. Run notebook 08"
+    ):
+        load_gate(tmp_path / "gate.keras")
+
+
+def test_thresholds_from_0_to_1_load(tmp_path):
+    save_gate(ink_gate(0.0, 0.0), tmp_path / "gate.keras")
+    for value, expected in [("0", 0.0), ("1", 1.0), ("0.25", 0.25)]:
+        (tmp_path / "gate.json").write_text(f'{{"threshold": {value}}}')
+        assert load_gate(tmp_path / "gate.keras").threshold == expected
+    with pytest.raises(ValueError, match="must be a number from 0 to 1"):
+        save_gate(ink_gate(0.0, 0.0, threshold=float("nan")), tmp_path / "gate.keras")
+
+
+def ten_class_model() -> keras.Model:
+    """A digit classifier (ten outputs), as a student might save it under the gate's name."""
+    return keras.Sequential(
+        [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
+    )
+
+
+def test_a_classifier_saved_as_the_gate_is_refused_when_loaded(tmp_path, monkeypatch, classifier):
+    """A 10-class model in models/gate.keras gave a raw reshape error from predict_digit and predict_folder."""
+    monkeypatch.setattr(course_models, "MODELS_DIR", tmp_path)
+    course_models.save_model(ten_class_model(), tmp_path / "gate.keras")
+    (tmp_path / "gate.json").write_text('{"threshold": 0.5}')
+    expected = r"gate\.keras gives outputs of shape \(None, 10\), but a digit gate gives one number per picture"
+    with pytest.raises(ValueError, match=expected):
+        load_gate(tmp_path / "gate.keras")
+    three().save(tmp_path / "three.png")
+    table = predict_folder(classifier, tmp_path)  # a row per picture, each saying why it was not read
+    assert table["file"].tolist() == ["three.png"] and table["digit"].tolist() == [None]
+    assert re.search(expected + r".*Run notebook 08 again, or delete gate\.keras", table["error"][0])
+    with pytest.raises(ValueError, match=r"the gate's model gives outputs of shape \(None, 10\), but a digit gate"):
+        save_gate(Gate(ten_class_model(), 0.5), tmp_path / "other.keras")
+    with pytest.raises(ValueError, match=r"gave shape \(1, 10\) for 1 pictures; a digit gate gives one number"):
+        predict_digit(classifier, three(), gate=Gate(ten_class_model(), 0.5))  # a gate made by hand
+
+
+def test_course_gate_reads_an_edited_threshold_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(course_models, "MODELS_DIR", tmp_path)
+    save_gate(ink_gate(0.0, 0.0, threshold=0.2), tmp_path / "gate.keras")
+    assert nodigit.course_gate().threshold == 0.2
+    (tmp_path / "gate.json").write_text('{"threshold": 0.35}')  # gate.keras itself is untouched
+    assert nodigit.course_gate().threshold == 0.35
+    (tmp_path / "gate.json").write_text('{"threshold": -1}')
+    with pytest.raises(ValueError, match="must be a number from 0 to 1"):
+        nodigit.course_gate()
 
 
 def test_course_gate_loads_the_saved_gate_once_and_again_when_it_changes(tmp_path, monkeypatch):

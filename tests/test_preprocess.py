@@ -10,6 +10,9 @@ from helpers.preprocess import PRINTED_FONTS, load_image, render_digit, to_mnist
 import importlib.util
 import os
 import re
+import subprocess
+import sys
+import textwrap
 import threading
 import tracemalloc
 from pathlib import Path
@@ -290,7 +293,7 @@ def test_huge_8_bit_array_is_shrunk_before_any_float_array(kind):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert small.shape == (preprocess.MAX_SIDE, preprocess.MAX_SIDE) and small.dtype == np.float32
+    assert small.shape == (1000, 1000) and small.dtype == np.float32  # 8000 / 8: blocks of 8×8 pixels averaged
     assert peak < 40e6, f"{peak / 1e6:.0f} MB of arrays ({side}×{side} as float32 would be {side**2 * 4 / 1e6:.0f} MB)"
     assert small.min() == 0.0 and small.max() == 1.0  # dark ink, white paper, as given
     assert_mnist_like(to_mnist(small))
@@ -315,8 +318,51 @@ def test_huge_image_is_shrunk_before_any_float_array(tmp_path, suffix):
 
 def test_huge_array_is_shrunk():
     big = np.kron(A, np.ones((10, 10), dtype=np.uint8))  # 1400×1200
-    assert max(load_image(big).shape) == preprocess.MAX_SIDE
+    assert load_image(big).shape == (700, 600)  # blocks of 2×2 pixels averaged: at most MAX_SIDE a side
     assert_same_digit(to_mnist(big), tol=0.03)
+
+
+MEMORY_PROBE = textwrap.dedent("""
+    import resource, sys
+    import numpy as np
+    from helpers.preprocess import load_image
+
+    def peak():  # this process's peak memory so far; Linux's own count (ru_maxrss there includes the parent's)
+        try:
+            with open("/proc/self/status") as status:
+                return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+        except OSError:  # macOS: no /proc; ru_maxrss counts bytes there
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    side, channels, dtype = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    shape = (side, side) if channels == 1 else (side, side, channels)
+    big = np.full(shape, 0.9 * 255 if dtype == "uint8" else 0.9, dtype)  # light paper
+    big[side // 4 : side // 2, side // 4 : 3 * side // 4] = 0  # a bar of dark ink
+    before = peak()  # the array and the imports
+    small = load_image(big)
+    print(small.shape, peak() - before)
+""")
+
+
+@pytest.mark.parametrize(
+    ("channels", "dtype"), [(3, "uint8"), (1, "float32"), (4, "float32")], ids=["rgb", "float", "rgba-float"]
+)
+def test_a_huge_array_costs_little_memory_beyond_itself(channels, dtype):
+    """Measured as the process's peak memory: it sees Pillow's buffers, which tracemalloc misses, and numpy's.
+
+    4000×4000 pixels; a float32 copy of one channel would be 64 MB (20000×20000 pictures cost 1.2-1.6 GB more before).
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", MEMORY_PROBE, "4000", str(channels), dtype],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    shape, grown = done.stdout.rsplit(" ", 1)
+    assert int(grown) < 50e6, f"load_image needed {int(grown) / 1e6:.0f} MB beyond the array it was given"
+    assert shape == "(1000, 1000)"  # blocks of 4×4 pixels averaged: at most MAX_SIDE a side
 
 
 def test_decompression_bomb_is_a_clear_error(tmp_path, monkeypatch):
