@@ -82,7 +82,7 @@ bench: data $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/report.py --readme README.md
 
-test: data browser $(TEST_STAMP)
+test: data browser sandbox $(TEST_STAMP)
 	$(BIN)/python -m pytest $(NBVAL_FLAGS) notebooks tests
 
 # nbval over every notebook on a machine made to differ: oneDNN's kernels off and the kernel pinned
@@ -127,12 +127,27 @@ student: $(TEST_STAMP)
 	$(BIN)/python scripts/make_student.py --out release
 
 # Grade with nbgrader in a course folder (grading/grade.py: generate_assignment, then, once
-# COURSE/submitted/STUDENT/mnist/ holds notebooks, autograde, generate_feedback, export).
-# The default folder is ignored by git and kept by make clean; COURSE=path uses another one.
-.PHONY: grade
+# COURSE/submitted/STUDENT/mnist/ holds notebooks, for each student: checks, autograde with the
+# student's code in the bubblewrap sandbox; then generate_feedback, export for the class).
+# The default folder is ignored by git and kept by make clean; COURSE=path uses another one;
+# GRADE_FLAGS passes grade.py's options (--cell-timeout, --memory-limit, ...: grade.py --help).
+.PHONY: grade sandbox
 COURSE ?= grading/course
-grade: data $(TEST_STAMP)
-	$(BIN)/python grading/grade.py --course "$(COURSE)"
+GRADE_FLAGS ?=
+grade: data $(TEST_STAMP) sandbox
+	$(BIN)/python grading/grade.py --course "$(COURSE)" $(GRADE_FLAGS)
+
+# bubblewrap, the sandbox grading runs students' code in: Debian's package, installed where we are
+# root with apt-get. Elsewhere grading runs submissions unconfined and says so (docs/instructors.md).
+sandbox:
+	@if command -v bwrap >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing bubblewrap for the grading sandbox (apt-get install bubblewrap) ..."; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
+	    || echo "Could not install bubblewrap: grading will run submissions unconfined."; \
+	else \
+	  echo "bubblewrap is not installed, so grading runs submissions unconfined (Debian/Ubuntu: sudo apt-get install bubblewrap)."; \
+	fi
 
 # Re-resolve the lock from pyproject.toml's ranges in a scratch environment (Python 3.11).
 lock:

@@ -145,3 +145,26 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.setenv("npm_config_cache", str(tmp_path / "npm-cache"))
     monkeypatch.setenv("npm_config_offline", "false")
     return cache
+
+
+@pytest.fixture(scope="session")
+def one_check_notebook():
+    """A builder of nbgrader notebooks with one locked, graded code cell: ``build(title, grade_id, source)``."""
+    import nbformat
+
+    def build(title: str, grade_id: str, source: str) -> nbformat.NotebookNode:
+        check = nbformat.v4.new_code_cell(source)
+        check.metadata["nbgrader"] = {
+            "grade": True,
+            "grade_id": grade_id,
+            "locked": True,
+            "points": 1,
+            "schema_version": 3,
+            "solution": False,
+            "task": False,
+        }
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {title}"), check])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        return nb
+
+    return build

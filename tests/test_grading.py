@@ -4,6 +4,9 @@ grading/grade.py lays out a course and generates the student version, three stud
 (one hands in the instructor's solutions, one the student version unchanged, one a wrong answer),
 then grade.py again: autograde, generate_feedback, export. Real nbgrader, real kernels.
 
+Every submission's kernel runs in grade.py's sandbox where bubblewrap works here (unconfined, with a
+warning, elsewhere: tests/test_grading_hostile.py tests both, with hostile submissions).
+
 Notebook 01 trains nothing, so its cells are short. To prove that the shipped cell timeout is
 the one that applies, a second course (same config) grades a tiny notebook whose only graded cell
 runs longer than nbgrader's default 30 seconds; it sleeps while the first course is graded.
@@ -51,24 +54,6 @@ def settings() -> dict:
     return PyFileConfigLoader(CONFIG.name, str(CONFIG.parent)).load_config()
 
 
-def slow_notebook() -> nbformat.NotebookNode:
-    check = nbformat.v4.new_code_cell(
-        f"import time\n\nstarted = time.monotonic()\ntime.sleep({SLEEP})\nassert time.monotonic() - started >= {SLEEP}"
-    )
-    check.metadata["nbgrader"] = {
-        "grade": True,
-        "grade_id": "slow_check",
-        "locked": True,
-        "points": 1,
-        "schema_version": 3,
-        "solution": False,
-        "task": False,
-    }
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# One long cell"), check])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return nb
-
-
 def wrong_submission(student_version: Path) -> nbformat.NotebookNode:
     """The student version, answered with the instructor's solutions except WRONG's."""
     answers = {meta(c)["grade_id"]: c.source for c in nbformat.read(NOTEBOOK, 4).cells if meta(c).get("solution")}
@@ -86,7 +71,7 @@ def text_of(page: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, one_check_notebook):
     tmp = tmp_path_factory.mktemp("grading")
     # nbgrader also reads ~/.jupyter: an empty one, so that only the course's config applies
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp / "jupyter-config"), "JUPYTER_PREFER_ENV_PATH": "1"}
@@ -98,7 +83,10 @@ def graded(tmp_path_factory):
 
     # the long cell: its own course, graded in the background while the first one is
     slow, slow_source = tmp / "slow-course", tmp / "slow.ipynb"
-    nbformat.write(slow_notebook(), slow_source)
+    slow_check = (
+        f"import time\n\nstarted = time.monotonic()\ntime.sleep({SLEEP})\nassert time.monotonic() - started >= {SLEEP}"
+    )
+    nbformat.write(one_check_notebook("One long cell", "slow_check", slow_check), slow_source)
     (slow / "submitted" / "patient" / ASSIGNMENT).mkdir(parents=True)
     shutil.copy(slow_source, slow / "submitted" / "patient" / ASSIGNMENT)  # no solutions: as released
     slow_log = tmp / "slow.log"
@@ -220,3 +208,13 @@ def test_feedback_shows_no_hidden_tests(graded):
     assert "CheckFailed" in pages["wrong"] and "float32" in pages["wrong"]  # the message says what is wrong
     assert "NameError" in pages["untouched"]
     assert "Correct:" in pages["instructor"]
+
+
+def test_grade_says_how_submissions_ran_and_that_nothing_needs_a_look(graded):
+    out = graded["run"].stdout
+    line = next(line for line in out.splitlines() if line.startswith("Submissions run in:"))
+    assert "bubblewrap sandbox" in line or "UNCONFINED" in line, line
+    assert "Limits per kernel:" in out
+    review = (graded["course"] / "needs-review.txt").read_text()
+    assert "nothing needs a look" in review, review
+    assert not (graded["course"] / "refused").exists()

@@ -8,12 +8,19 @@ Nothing here trains a model. "A student version runs" is proved in three parts:
 - every unanswered exercise stops with NotImplementedError (in its answer cell, or in the check
   that calls the student's function) and nothing else: its stub and check run in a light kernel;
 - notebook 01, which trains nothing, runs for real from the release folder until its first exercise.
+
+make_student.py writes only where it wrote before: a rerun keeps a student's own files in the
+release folder, and it refuses a folder it did not write, or one whose released notebook a student
+changed, without writing anything.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,21 +39,22 @@ BEGIN = re.compile(r"^(\s*)### BEGIN (SOLUTION|HIDDEN TESTS)\s*$")
 STUB = {"code": ["# YOUR CODE HERE", "raise NotImplementedError()"], "markdown": ["YOUR ANSWER HERE"]}
 SKIPPED = {".ipynb_checkpoints", "__pycache__"}
 LIGHT_NOTEBOOK = "01_data_exploration.ipynb"  # trains nothing: cheap to run for real
+MAKE_STUDENT = REPO / "scripts" / "make_student.py"
+MARKER = ".student-release.json"  # make_student.py's list of what it wrote
 
 
 @pytest.fixture(scope="module")
 def student_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("student") / "release"
-    done = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "make_student.py"), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-    )
+    done = make_student(out)
     assert done.returncode == 0, done.stderr
     assert f"{len(INSTRUCTOR)} student notebooks" in done.stdout
     return out
+
+
+def make_student(out: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(MAKE_STUDENT), "--out", str(out)]
+    return subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300)
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -146,7 +154,65 @@ def test_release_folder_holds_the_course_material_and_nothing_else(student_dir):
     """Notebook 06 reads images/ next to itself: the release holds every file the notebooks have."""
     expected = files_under(REPO / "notebooks")
     assert any(name.startswith("images/") for name in expected), "notebooks/images/ is missing"
-    assert files_under(student_dir) == expected
+    assert files_under(student_dir) == expected | {MARKER}
+    # the marker lists every file make_student.py wrote, with its checksum
+    listed = json.loads((student_dir / MARKER).read_text())["files"]
+    assert set(listed) == expected
+    assert all(hashlib.sha256((student_dir / name).read_bytes()).hexdigest() == h for name, h in listed.items())
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_make_student_refuses_a_folder_it_did_not_write(tmp_path):
+    (tmp_path / "notes.txt").write_text("my notes")
+    done = make_student(tmp_path)
+    assert done.returncode == 1 and MARKER in done.stderr
+    assert contents(tmp_path) == {"notes.txt": b"my notes"}
+
+
+def test_make_student_refuses_a_marker_that_points_outside(tmp_path):
+    out = tmp_path / "release"
+    out.mkdir()
+    (tmp_path / "precious.txt").write_text("keep")
+    (out / MARKER).write_text(json.dumps({"files": {"../precious.txt": "0" * 64}}))
+    done = make_student(out)
+    assert done.returncode == 1, done.stdout
+    assert (tmp_path / "precious.txt").read_text() == "keep" and sorted(p.name for p in out.iterdir()) == [MARKER]
+
+
+def test_a_rerun_keeps_the_students_files_and_removes_only_its_own(student_dir, tmp_path):
+    out = tmp_path / "release"
+    shutil.copytree(student_dir, out)
+    (out / "notes.txt").write_text("my notes")
+    (out / "images" / "my_digit.png").write_bytes(b"my own drawing")
+    # a file an earlier release wrote that the course no longer has: it goes
+    (out / "retired.ipynb").write_text("{}")
+    marker = json.loads((out / MARKER).read_text())
+    marker["files"]["retired.ipynb"] = hashlib.sha256(b"{}").hexdigest()
+    (out / MARKER).write_text(json.dumps(marker))
+    (out / NAMES[1]).unlink()  # a released notebook the student deleted comes back
+    done = make_student(out)
+    assert done.returncode == 0, done.stderr
+    assert (out / "notes.txt").read_text() == "my notes"
+    assert (out / "images" / "my_digit.png").read_bytes() == b"my own drawing"
+    assert not (out / "retired.ipynb").exists()
+    mine = {"notes.txt", "images/my_digit.png"}
+    assert {k: v for k, v in contents(out).items() if k not in mine} == contents(student_dir)
+
+
+def test_a_rerun_does_not_overwrite_a_notebook_the_student_worked_in(student_dir, tmp_path):
+    out = tmp_path / "release"
+    shutil.copytree(student_dir, out)
+    worked = out / NAMES[0]
+    worked.write_text(worked.read_text().replace("raise NotImplementedError()", "answer = 42", 1))
+    (out / NAMES[1]).unlink()
+    before = contents(out)
+    done = make_student(out)
+    assert done.returncode == 1
+    assert NAMES[0] in done.stderr and "changed since" in done.stderr
+    assert contents(out) == before  # nothing written, not even the missing notebook
 
 
 @pytest.mark.parametrize("name", NAMES)
