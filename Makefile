@@ -110,15 +110,21 @@ format: $(TEST_STAMP)
 
 # Chromium for the browser tests: Debian's package, installed where we are root with apt-get.
 # Elsewhere the browser tests skip and say how to install it.
-browser:
-	@if command -v chromium >/dev/null || [ -x /usr/bin/chromium ]; then :; \
+# $(call apt_install,COMMAND,PACKAGE,WHAT IT IS FOR,WHAT HAPPENS WITHOUT IT): install a Debian package
+# where this runs as root with apt-get; elsewhere say what is skipped and how to install it.
+define apt_install
+	@if command -v $(1) >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing Chromium for the JupyterLab browser tests (apt-get install chromium) ..."; \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-	    || echo "Could not install Chromium: the browser tests will be skipped."; \
+	  echo "Installing $(2) for $(3) (apt-get install $(2)) ..."; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; } \
+	    || echo "Could not install $(2): $(4)."; \
 	else \
-	  echo "Chromium is not installed, so the browser tests will be skipped (Debian/Ubuntu: sudo apt-get install chromium)."; \
+	  echo "$(2) is not installed, so $(4) (Debian/Ubuntu: sudo apt-get install $(2))."; \
 	fi
+endef
+
+browser:
+	$(call apt_install,chromium,chromium,the JupyterLab browser tests,the browser tests will be skipped)
 
 lab: data
 	$(BIN)/jupyter lab notebooks/
@@ -140,14 +146,7 @@ grade: data $(TEST_STAMP) sandbox
 # bubblewrap, the sandbox grading runs students' code in: Debian's package, installed where we are
 # root with apt-get. Elsewhere grading runs submissions unconfined and says so (docs/instructors.md).
 sandbox:
-	@if command -v bwrap >/dev/null; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing bubblewrap for the grading sandbox (apt-get install bubblewrap) ..."; \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
-	    || echo "Could not install bubblewrap: grading will run submissions unconfined."; \
-	else \
-	  echo "bubblewrap is not installed, so grading runs submissions unconfined (Debian/Ubuntu: sudo apt-get install bubblewrap)."; \
-	fi
+	$(call apt_install,bwrap,bubblewrap,the grading sandbox,grading will run submissions unconfined)
 
 # Re-resolve the lock from pyproject.toml's ranges in a scratch environment (Python 3.11).
 lock:

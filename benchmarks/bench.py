@@ -33,6 +33,9 @@ ENV = dict(KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3", JUPYTER_PREFER_
 FULL = {"notebooks": {"runs": 3, "only_first": False}, "efficiency": {"pairs": 4, "epochs": 6, "n_train": None}}
 FULL["batch_size"] = {"batch_sizes": [32, 128, 512], "epochs": 10, "n_train": None}
 FULL["accuracy"] = {"seeds": [0, 1, 2, 3, 4], "epochs": None, "n_train": None}
+FULL["steps"] = {"seeds": [0, 1, 2, 3, 4], "n_train": None}
+FULL["cnn"] = {"seeds": [0, 1, 2], "epochs": 10, "n_train": None}
+FULL["gate"] = {"seeds": [0, 1, 2, 3, 4], "n_train": None}
 QUICK = {"runs": 1, "only_first": True, "pairs": 1, "epochs": 2, "n_train": 6000, "seeds": [0, 1]}  # where a key fits
 
 
@@ -55,13 +58,24 @@ def machine_facts() -> dict:
 
 def run_worker(task: dict) -> dict:
     """Run ``task`` in a fresh process (bare_keras.py for "bare", else work_series); return its result."""
-    script = [HERE / "bare_keras.py"] if task.pop("task") == "bare" else [HERE / "bench.py", "--worker"]
+    bare = task["task"] == "bare"
+    script, task = (
+        ([HERE / "bare_keras.py"], {k: v for k, v in task.items() if k != "task"})
+        if bare
+        else ([HERE / "bench.py", "--worker"], task)
+    )
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         cmd = [sys.executable, *script, json.dumps(task), Path(tmp) / "result.json"]
         proc = subprocess.run(cmd, cwd=HERE.parent, capture_output=True, text=True, timeout=3600)
         if proc.returncode != 0:
             raise BenchError(f"{script[0].name} {task} failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
         return json.loads((Path(tmp) / "result.json").read_text())
+
+
+def cnn_builder(body: str):
+    from helpers import models as m
+
+    return lambda n, e: m.build_cnn(n, e, body=body)
 
 
 def work_series(model: str, seeds: list[int], epochs=None, batch_size=None, n_train=None) -> dict:
@@ -77,25 +91,31 @@ def work_series(model: str, seeds: list[int], epochs=None, batch_size=None, n_tr
     x_train, x_val, x_test = (x.astype("float32") / 255.0 for x in (x_train[:n_train], x_val, x_test))
     y_train = y_train[:n_train]
 
-    def build_schedule():  # notebook 04's first step: the baseline's layers, Adam with the cosine schedule
-        net = m.build_baseline()
-        optimizer = keras.optimizers.Adam(m.improved_schedule(n_train=len(x_train)))
-        net.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        return net
+    def build_adam(learning_rate):  # notebook 04's steps: the baseline's layers with another optimizer
+        def build(n, e):
+            net = m.build_baseline()
+            net.compile(optimizer=keras.optimizers.Adam(learning_rate(n, e)), loss=net.loss, metrics=["accuracy"])
+            return net
+
+        return build
 
     improved = {"epochs": m.IMPROVED_EPOCHS, "batch_size": m.IMPROVED_BATCH_SIZE}
-    build, recipe = {
-        "baseline": (m.build_baseline, BASELINE),
-        "seed_improved": (m.build_seed_improved, BASELINE),
-        "schedule": (build_schedule, improved),
-        "improved": (lambda: m.build_improved(n_train=len(x_train)), improved),
-        "cnn": (lambda: m.build_cnn(n_train=len(x_train)), {"epochs": m.CNN_EPOCHS, "batch_size": m.CNN_BATCH_SIZE}),
-    }[model]
+    cnn = {"epochs": m.CNN_EPOCHS, "batch_size": m.CNN_BATCH_SIZE}
+    builders = {  # name: (build(n_train, epochs), the notebook's epochs and batch size)
+        "baseline": (lambda n, e: m.build_baseline(), BASELINE),
+        "seed_improved": (lambda n, e: m.build_seed_improved(), BASELINE),
+        "batch512": (build_adam(lambda n, e: 1e-3), improved),  # Adam's default rate, batches of 512
+        "batch512_lr3e-3": (build_adam(lambda n, e: m.IMPROVED_PEAK_LR), improved),  # the peak rate, constant
+        "schedule": (build_adam(lambda n, e: m.improved_schedule(n, e)), improved),  # ... decaying (cosine)
+        "improved": (lambda n, e: m.build_improved(n, e), improved),
+        **{f"cnn_{b}" if b != "strided" else "cnn": (cnn_builder(b), cnn) for b in m.CNN_BODIES},
+    }
+    build, recipe = builders[model]
     recipe = {"epochs": epochs or recipe["epochs"], "batch_size": batch_size or recipe["batch_size"]}
     runs = []
     for seed in seeds:
         keras.utils.set_random_seed(seed)
-        net, timer, start = build(), EpochTimer(), time.perf_counter()
+        net, timer, start = build(len(x_train), recipe["epochs"]), EpochTimer(), time.perf_counter()
         net.fit(x_train, y_train, validation_data=(x_val, y_val), callbacks=[timer], verbose=0, **recipe)
         run = {"seed": seed, "val_accuracy": float(net.evaluate(x_val, y_val, verbose=0)[1])}
         run["test_accuracy"] = float(net.evaluate(x_test, y_test, verbose=0)[1])
@@ -166,6 +186,78 @@ def bench_accuracy(settings: dict) -> dict:
     return {"settings": settings, "seeds": settings["seeds"], **samples, "models": models}
 
 
+def bench_steps(settings: dict) -> dict:
+    """Notebook 04's bundle taken apart: batches of 512, then the peak rate, each alone, over the seeds."""
+    fit, models = {"seeds": settings["seeds"], "n_train": settings["n_train"]}, {}
+    for name in ("batch512", "batch512_lr3e-3"):
+        models[name] = run_worker({"task": "series", "model": name, **fit})
+        samples = {k: models[name].pop(k) for k in ("train_samples", "validation_samples", "test_samples")}
+    return {"settings": settings, "seeds": settings["seeds"], **samples, "models": models}
+
+
+def bench_cnn(settings: dict) -> dict:
+    """The CNN against the improved MLP at equal budgets, and the CNN candidates, on validation data.
+
+    Equal epochs: both at ``epochs``, and the CNN at its own 20. Equal time: the MLP for as many
+    epochs as take it as long as one 20-epoch CNN training here. Candidates: ``CNN_BODIES``.
+    """
+    fit = {"seeds": settings["seeds"], "n_train": settings["n_train"]}
+    rows = []
+
+    def row(model: str, epochs: int, budget: str) -> dict:
+        rows.append(run_worker({"task": "series", "model": model, "epochs": epochs, **fit}) | {"budget": budget})
+        print(f"[cnn] {model} {epochs} epochs ({budget}) done", flush=True)
+        return rows[-1]
+
+    from helpers import models as m
+
+    cnn = row("cnn", m.CNN_EPOCHS, "the CNN's recipe")
+    mlp = row("improved", settings["epochs"], "equal epochs")
+    row("cnn", settings["epochs"], "equal epochs")
+    cnn_s = sum(r["train_seconds"] for r in cnn["runs"])
+    mlp_s_per_epoch = sum(sum(r["epoch_seconds"]) / len(r["epoch_seconds"]) for r in mlp["runs"])
+    row("improved", max(1, round(cnn_s / mlp_s_per_epoch)), "equal time")
+    for body in (b for b in m.CNN_BODIES if b != "strided"):
+        row(f"cnn_{body}", settings["epochs"], "candidate")
+    samples = {k: rows[0][k] for k in ("train_samples", "validation_samples", "test_samples")}
+    for r in rows:
+        for k in samples:
+            r.pop(k)
+    return {"settings": settings, "seeds": settings["seeds"], **samples, "rows": rows}
+
+
+def work_gate(seeds: list[int], n_train=None) -> dict:
+    """Train notebook 08's gate once per seed; its threshold on validation digits, its refusals on test."""
+    from helpers import nodigit
+    from helpers.data import load_mnist
+    from helpers.training import train_val_split
+
+    import keras
+    import numpy as np
+
+    (x, y), (x_test, _) = load_mnist(verbose=False)
+    (x_train, _), (x_val, _) = train_val_split(x, y)
+    x_train, x_val, x_test = (a.astype("float32") / 255.0 for a in (x_train[:n_train], x_val, x_test))
+    n, seed, fonts = nodigit.DRAWS["test"]
+    not_digits, refused_by_preprocessing = nodigit.prepare(nodigit.not_digits(n, seed, fonts)[0])
+    x_test, _ = nodigit.prepare(list(x_test))  # as notebook 08 measures them: through to_mnist, like any picture
+    runs = []
+    for s in seeds:
+        start = time.perf_counter()
+        gate = nodigit.train_gate(x_train, x_val, seed=s, verbose=0)
+        refused = ~gate.accepts(not_digits) | refused_by_preprocessing
+        run = {"seed": s, "threshold": gate.threshold, "test_digits_refused": float(np.mean(~gate.accepts(x_test)))}
+        runs.append(run | {"test_not_digits_refused": float(refused.mean()), "seconds": time.perf_counter() - start})
+        keras.backend.clear_session()
+    return {"test_not_digits": n, "test_digits": len(x_test), "runs": runs}
+
+
+def bench_gate(settings: dict) -> dict:
+    """Notebook 08's digit gate over seeds: its threshold and what it refuses on test data."""
+    facts = run_worker({"task": "gate", "seeds": settings["seeds"], "n_train": settings["n_train"]})
+    return {"settings": settings, "seeds": settings["seeds"], **facts}
+
+
 def results_file(out: Path) -> Path:  # benchmarks/ keeps its results in the package: notebook 04 reads them
     return report.RESULTS if out.resolve() == HERE else out / "results.json"
 
@@ -190,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.worker:
         task = json.loads(args.worker[0])
-        Path(args.worker[1]).write_text(json.dumps(work_series(**task)))
+        work = {"series": work_series, "gate": work_gate}[task.pop("task")]
+        Path(args.worker[1]).write_text(json.dumps(work(**task)))
         return 0
     out = args.out or (HERE.parent / "build" / "bench-quick" if args.quick else HERE)
     sections = args.only or report.SECTIONS

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+from itertools import pairwise
 from pathlib import Path
 from statistics import fmean, median, stdev
 
@@ -21,9 +22,11 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE.parent / "helpers" / "benchmark_results.json"  # in the package: notebook 04 reads it
 sys.path.insert(0, str(HERE.parent))
+from helpers.evaluation import SIGNIFICANCE, compare_seeds  # noqa: E402
 from helpers.files import write_atomic  # noqa: E402
+from helpers.training import BENCHMARK_NAMES  # noqa: E402
 
-SCHEMA, SECTIONS = 2, ("notebooks", "efficiency", "batch_size", "accuracy")
+SCHEMA, SECTIONS = 2, ("notebooks", "efficiency", "batch_size", "accuracy", "steps", "cnn", "gate")
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 RUN = "run `make bench` (or `python benchmarks/bench.py`)"
 SERIES_S, OVERHEAD, ACCURACY = 360.0, 1.05, {"baseline": 0.982, "improved": 0.987, "cnn": 0.993}  # targets, reported
@@ -33,7 +36,15 @@ OWN_S = {"03": 90.0}  # notebooks of the core series with a target of their own
 BUSY = 0.5  # load average per core at a section's start above which its timings are flagged
 LABELS = {"baseline": "seed baseline (02)", "seed_improved": 'seed "improved" (04)'}
 LABELS |= {"schedule": "baseline layers + schedule (04)", "improved": "improved: + shifts (04)"}
-LABELS |= {"cnn": "small CNN + shifts"}
+LABELS |= {"cnn": "small CNN + shifts", "batch512": "baseline layers, batch 512 (04)"}
+LABELS |= {"batch512_lr3e-3": "baseline layers, batch 512, rate 0.003 (04)"}
+# Pairs whose difference the accuracy table's readers ask about: (a, b) for b minus a.
+ACCURACY_PAIRS = [
+    ("baseline", "seed_improved"),
+    ("baseline", "schedule"),
+    ("schedule", "improved"),
+    ("improved", "cnn"),
+]
 
 
 class ReportError(Exception):
@@ -67,8 +78,9 @@ def minutes(s: float) -> str:
     return f"{round(s) // 60} min {round(s) % 60:02d} s" if s >= 59.5 else f"{round(s)} s"
 
 
-def mean_std(values: list[float]) -> str:
-    return f"{fmean(values):.2%} ± {stdev(values) if len(values) > 1 else 0:.2%}"
+def mean_std(values: list[float], fmt=None) -> str:
+    fmt = fmt or "{:.2%}".format
+    return f"{fmt(fmean(values))} ± {fmt(stdev(values) if len(values) > 1 else 0)}"
 
 
 def spread(values: list[float], fmt=secs) -> str:
@@ -143,6 +155,25 @@ def accuracy_rows(acc: dict) -> list[dict]:
     return rows
 
 
+def significance(a: tuple[str, list[dict]], b: tuple[str, list[dict]], metric: str = "val_accuracy") -> dict:
+    """One row: b minus a over seeds, Welch's t, its degrees of freedom, p, and whether p < SIGNIFICANCE."""
+    (name_a, runs_a), (name_b, runs_b) = a, b
+    c = compare_seeds([r[metric] for r in runs_a], [r[metric] for r in runs_b])
+    return {
+        "comparison": f"{name_b} minus {name_a}",
+        f"{metric} difference": f"{c['difference'] * 100:+.2f} points",
+        "Welch t": f"{c['t']:.1f}",
+        "df": f"{c['df']:.1f}",
+        "p": f"{c['p']:.3f}" if c["p"] >= 0.001 else "< 0.001",
+        f"significant (p < {SIGNIFICANCE:g})": "yes" if c["p"] < SIGNIFICANCE else "no",
+    }
+
+
+def accuracy_significance(acc: dict) -> list[dict]:
+    pairs = [(a, b) for a, b in ACCURACY_PAIRS if a in acc["models"] and b in acc["models"]]
+    return [significance(*((BENCHMARK_NAMES.get(k, k), acc["models"][k]["runs"]) for k in pair)) for pair in pairs]
+
+
 def readme_block(results: dict, results_md: str = "benchmarks/results.md") -> str:
     """The README's "what to expect": accuracy over seeds and the whole series' run time."""
     acc, nb = results.get("accuracy"), results.get("notebooks")
@@ -170,21 +201,21 @@ def readme_block(results: dict, results_md: str = "benchmarks/results.md") -> st
     return "\n".join(lines)
 
 
-def notebooks_md(s: dict) -> tuple[str, list[dict]]:
+def notebooks_md(s: dict, results: dict) -> tuple[str, list[dict]]:
     rows = [{"notebook": name, "seconds": spread(v)} for name, v in s["seconds"].items()]
     rows += [{"notebook": "whole series", "seconds": spread(series_totals(s), minutes)}] if series_totals(s) else []
     rows += [{"notebook": f"{f['notebook']} FAILED in run {f['run']}", "seconds": f["error"]} for f in s["failures"]]
     return "Each notebook in a fresh kernel.", rows
 
 
-def efficiency_md(s: dict) -> tuple[str, list[dict]]:
+def efficiency_md(s: dict, results: dict) -> tuple[str, list[dict]]:
     gflop, times = 6e-9 * s["parameters"] * s["train_samples"], {p: epochs(s, p) for p in ("series", "bare")}
     rows = [{"path": p, "s/epoch": spread(v), "GFLOP/s": f"{gflop / median(v):.1f}"} for p, v in times.items()]
     about = f"Seed baseline, {s['epochs']} epochs, batch {s['batch_size']}, {s['train_samples']:,} images; series: the "
     return about + f"notebooks' path, bare: bare_keras.py; one process each: {', '.join(s['order'])}.", rows
 
 
-def batch_size_md(s: dict) -> tuple[str, pd.DataFrame]:
+def batch_size_md(s: dict, results: dict) -> tuple[str, pd.DataFrame]:
     df = pd.DataFrame(s["runs"]).sort_values("batch_size")
     df["s/epoch"] = df["epoch_seconds"].map(per_epoch).map(secs)
     df[["val_accuracy", "test_accuracy"]] = df[["val_accuracy", "test_accuracy"]].map("{:.2%}".format)
@@ -192,20 +223,85 @@ def batch_size_md(s: dict) -> tuple[str, pd.DataFrame]:
     return about, df[["batch_size", "steps_per_epoch", "s/epoch", "val_accuracy", "test_accuracy"]]
 
 
+def _model_row(name: str, spec: dict, **extra: str) -> dict:
+    runs = spec["runs"]
+    row = {"model": name, **extra, "parameters": f"{spec['parameters']:,}"}
+    row["training"] = f"{spec['epochs']} epochs, batch {spec['batch_size']}"
+    row["validation accuracy"] = mean_std([r["val_accuracy"] for r in runs])
+    return row | {"seeds": len(runs), "time per training": secs(median(r["train_seconds"] for r in runs))}
+
+
+def steps_md(s: dict, results: dict) -> tuple[str, list[dict]]:
+    """Notebook 04's bundle one change at a time: baseline -> batch 512 -> peak rate -> cosine decay."""
+    models = dict(s["models"])
+    acc = (results.get("accuracy") or {}).get("models", {})
+    chain = [k for k in ("baseline", "batch512", "batch512_lr3e-3", "schedule", "improved") if k in models or k in acc]
+    specs = {k: models.get(k) or acc[k] for k in chain}
+    rows = [_model_row(BENCHMARK_NAMES.get(k, k), specs[k]) for k in chain]
+    tests = [significance(*((BENCHMARK_NAMES.get(k, k), specs[k]["runs"]) for k in pair)) for pair in pairwise(chain)]
+    about = (
+        "Notebook 04's first step changes three things (batches of 512, a peak learning rate of 0.003, cosine "
+        "decay); here each is added in turn to the baseline's layers (rows from this section and the accuracy "
+        "section, same seeds), then the shifts. Each step against the one before: Welch's t-test over seeds."
+    )
+    return about, (rows, tests)
+
+
+def cnn_md(s: dict, results: dict) -> tuple[str, list[dict]]:
+    """The CNN against the improved MLP at equal epochs and equal time, and the CNN candidates."""
+    rows, by = [], {}
+    for r in s["rows"]:
+        name = f"{BENCHMARK_NAMES.get(r['model'], r['model'])}, {r['epochs']} epochs"
+        by[r["model"], r["budget"]] = (name, r["runs"])
+        rows.append(_model_row(name, r, budget=r["budget"]))
+    pairs = [
+        (("improved", "equal epochs"), ("cnn", "equal epochs")),
+        (("improved", "equal time"), ("cnn", "the CNN's recipe")),
+    ]
+    pairs += [(("cnn", "equal epochs"), (model, "candidate")) for model, budget in by if budget == "candidate"]
+    tests = [significance(by[a], by[b]) for a, b in pairs if a in by and b in by]
+    about = (
+        f"On the validation set, {len(s['seeds'])} seeds each. Equal epochs: both models for the same number of "
+        "epochs. Equal time: the MLP for as many epochs as one 20-epoch CNN training takes here. Candidates: the "
+        "other CNN bodies of helpers.models.CNN_BODIES, at equal epochs, against the course's CNN (strided). "
+        "Differences: Welch's t-test over seeds."
+    )
+    return about, (rows, tests)
+
+
+def gate_md(s: dict, results: dict) -> tuple[str, list[dict]]:
+    """Notebook 08's digit gate over seeds."""
+    runs = s["runs"]
+    rows = [{"seeds": len(runs), "threshold (validation)": mean_std([r["threshold"] for r in runs], "{:.3f}".format)}]
+    rows[0]["test digits refused"] = mean_std([r["test_digits_refused"] for r in runs])
+    rows[0]["test not-digits refused"] = mean_std([r["test_not_digits_refused"] for r in runs])
+    rows[0]["time per training"] = secs(median(r["seconds"] for r in runs))
+    about = (
+        f"The gate trained as notebook 08 trains it, once per seed; its threshold refuses 0.5% of the validation "
+        f"digits; measured on the {s['test_digits']:,} MNIST test digits and {s['test_not_digits']:,} test not-digits."
+    )
+    return about, rows
+
+
 def results_md(results: dict) -> str:
     """results.md: the targets, the README's block, a table per section and the machine facts."""
     out = ["# Benchmark results", "", "Written by `python benchmarks/report.py` from its results file.", ""]
     out += ["## Targets (reported, not enforced)", "", table(targets(results)), ""]
     out += ["## Accuracy over seeds: the README's block", "", readme_block(results, "results.md"), ""]
-    for name in ("notebooks", "efficiency", "batch_size"):
+    if acc := results.get("accuracy"):
+        out += ["Which differences are beyond the noise (validation accuracy, Welch's t-test over seeds):", ""]
+        out += [table(accuracy_significance(acc)), ""]
+    for name in ("notebooks", "efficiency", "batch_size", "steps", "cnn", "gate"):
         if not (s := results.get(name)):
             out += [f"## {name}", "", f"Not measured: `python benchmarks/bench.py --only {name}`.", ""]
             continue
-        about, rows = globals()[f"{name}_md"](s)
+        about, rows = globals()[f"{name}_md"](s, results)
         cores, load = s["machine"].get("cpus_usable") or s["machine"].get("cpu_count") or 1, s.get("load_at_start")
         about += " **Quick run: not representative.**" if s.get("quick") else ""
         about += f" **Busy: load {load:g} on {cores} cores at the start.**" if (load or 0) >= BUSY * cores else ""
-        out += [f"## {name}", "", about, "", table(rows), ""]
+        out += [f"## {name}", "", about, ""]
+        for rows_ in rows if isinstance(rows, tuple) else (rows,):
+            out += [table(rows_), ""]
     facts = pd.DataFrame({s: results[s]["machine"] for s in SECTIONS if s in results}).rename_axis("fact")
     return "\n".join([*out, "## Machine facts", "", table(facts.reset_index())]) + "\n"
 

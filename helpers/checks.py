@@ -262,9 +262,51 @@ def _history(history: Any, name: str) -> dict[str, np.ndarray]:
     return curves
 
 
+def _steps_taken(model: Any) -> int:
+    """How many optimizer steps a compiled Keras model has taken (0 if it was never trained)."""
+    optimizer = getattr(model, "optimizer", None)
+    return int(np.asarray(optimizer.iterations)) if optimizer is not None else 0
+
+
+def _check_setting(model: Any, name: str, epochs: int, n_images: int, batch_size: int) -> None:
+    """Refuse a model trained on another number of images, batches or epochs than the exercise asks for."""
+    expected, steps = epochs * math.ceil(n_images / batch_size), _steps_taken(model)
+    if steps != expected:
+        _fail(
+            f"`{name}` took {steps} training steps, but {epochs} epochs of {n_images:,} images in batches of "
+            f"{batch_size} take {expected}: train a fresh model on exactly those images with batch_size={batch_size}."
+        )
+
+
+def _check_seed(model: Any, name: str, seed: int) -> None:
+    """Refuse a model whose first Dense layer did not start from ``seed``.
+
+    Weights of pixels that are 0 in every training image never change (notebook 02, section 4), so
+    they still hold the initial values: a model built right after set_random_seed(seed) shares them.
+    """
+    import keras
+
+    dense = next((layer for layer in model.layers if isinstance(layer, keras.layers.Dense)), None)
+    if dense is None or dense.get_weights()[0].shape[0] != 784:
+        _fail(f"`{name}` should start like the baseline: Flatten, then Dense(512) on the 784 pixels.")
+    keras.utils.set_random_seed(seed)  # rebuild the first layer as the exercise builds it
+    reference = keras.Sequential([keras.Input(shape=(28, 28)), keras.layers.Flatten(), keras.layers.Dense(512)])
+    same_rows = np.all(dense.get_weights()[0] == reference.layers[-1].get_weights()[0], axis=1)
+    if not same_rows.any():
+        _fail(
+            f"`{name}` did not start from seed {seed}: call keras.utils.set_random_seed({seed}) right before "
+            "building it, as the reference cell does, so that only the dropout rate differs."
+        )
+
+
 @_check(1)
-def check_dropout_gap(gap_dropout_05: Any, history_05: Any, model_05: Any, reference_gap: float) -> str:
-    """Check the last-epoch training-minus-validation accuracy gap with Dropout(0.5), against 0.2's."""
+def check_dropout_gap(
+    gap_dropout_05: Any, history_05: Any, model_05: Any, reference_gap: float, n_images: int = 20_000
+) -> str:
+    """Check the last-epoch training-minus-validation accuracy gap with Dropout(0.5), against 0.2's.
+
+    The setting must be the reference's: 3 epochs on ``n_images`` images in batches of 128, seed 0.
+    """
     import keras
 
     gap = _number(gap_dropout_05, "gap_dropout_05")
@@ -280,6 +322,8 @@ def check_dropout_gap(gap_dropout_05: Any, history_05: Any, model_05: Any, refer
     acc, val = h["accuracy"], h["val_accuracy"]
     if len(acc) != 3 or len(val) != 3:
         _fail(f"`history_05` has {len(acc)} epochs: train for 3 (epochs=3), starting from a fresh model.")
+    _check_setting(model_05, "model_05", epochs=3, n_images=n_images, batch_size=128)
+    _check_seed(model_05, "model_05", seed=0)
     expected, first = acc[-1] - val[-1], acc[0] - val[0]
     if not math.isclose(gap, expected, abs_tol=1e-6):
         if abs(gap) > 1:
@@ -474,11 +518,36 @@ def _per_seed(value: Any, name: str) -> np.ndarray:
     return a.astype(float)
 
 
+def _trained_models(models: Any, name: str, n: int) -> list:
+    import keras
+
+    _present(models, name, "a list of Keras models")
+    models = list(models) if isinstance(models, (list, tuple)) else [models]
+    if len(models) != n or not all(isinstance(m, keras.Model) for m in models):
+        _fail(f"`{name}` should be a list of the {n} trained Keras models, one per seed, in the accuracies' order.")
+    return models
+
+
 @_check(3)
 def check_ab_result(
-    with_technique: Any, without_technique: Any, verdict: Any, technique: str = "batch normalization"
+    with_technique: Any,
+    without_technique: Any,
+    verdict: Any,
+    models_with: Any,
+    models_without: Any,
+    x_val: Any,
+    y_val: Any,
+    technique: str = "batch normalization",
+    layer: str = "BatchNormalization",
 ) -> str:
-    """Check per-seed accuracies with and without a technique, and the verdict drawn from them."""
+    """Check an A/B experiment: per-seed accuracies of the trained models, and the verdict of Welch's t-test.
+
+    The models must be the experiment's: ``layer`` in every model with the technique and in none
+    without, seeds 0, 1, 2, ..., 2 epochs of 20,000 images in batches of 512, and each accuracy must be
+    what its model scores on ``(x_val, y_val)``.
+    """
+    from helpers.evaluation import SIGNIFICANCE, compare_seeds
+
     a = _per_seed(with_technique, f"the accuracies with {technique}")
     b = _per_seed(without_technique, f"the accuracies without {technique}")
     if len(a) != len(b):
@@ -487,15 +556,37 @@ def check_ab_result(
         _fail("the two lists are identical: did you train the same model twice?")
     if not isinstance(verdict, str) or verdict.strip().lower() not in VERDICTS:
         _fail(f"`verdict` is {_describe(verdict)}; write one of {', '.join(map(repr, VERDICTS))}.")
-    diff = float(a.mean() - b.mean())
-    noise = 2 * math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
-    expected = "better" if diff > noise else "worse" if diff < -noise else "no difference"
+    groups = {"with": _trained_models(models_with, "models_with", len(a))}
+    groups["without"] = _trained_models(models_without, "models_without", len(b))
+    for side, models in groups.items():
+        for i, model in enumerate(models):
+            has = any(type(lay).__name__ == layer for lay in model.layers)
+            if has != (side == "with"):
+                swap = " Did you swap the two lists?" if side == "with" or has else ""
+                _fail(f"models_{side}[{i}] {'has' if has else 'has no'} {layer} layer.{swap}")
+            _check_setting(model, f"models_{side}[{i}]", epochs=2, n_images=20_000, batch_size=512)
+            _check_seed(model, f"models_{side}[{i}]", seed=i)
+    measured = {side: np.array([m.evaluate(x_val, y_val, verbose=0)[1] for m in ms]) for side, ms in groups.items()}
+    if np.allclose(a, measured["without"], atol=1e-5) and np.allclose(b, measured["with"], atol=1e-5):
+        _fail(f"the accuracies are swapped: the first list is for the models with {technique}.")
+    for given, side in ((a, "with"), (b, "without")):
+        if (wrong := np.flatnonzero(~np.isclose(given, measured[side], atol=1e-5))).size:
+            i = wrong[0]
+            _fail(
+                f"accuracy {i} {side} {technique} is {given[i]:.4f}, but models_{side}[{i}] scores "
+                f"{measured[side][i]:.4f} on (x_val, y_val): store what evaluate returns for each model."
+            )
+    test = compare_seeds(b, a)
+    expected = "no difference" if test["p"] >= SIGNIFICANCE else "better" if test["difference"] > 0 else "worse"
     if verdict.strip().lower() != expected:
         _fail(
-            f"the numbers say {expected!r}: the difference of the means is {diff:+.2%} and the noise "
-            f"(2 × its standard error) ±{noise:.2%}; only a difference beyond the noise is 'better' or 'worse'."
+            f"Welch's t-test says {expected!r}: the difference of the means is {test['difference']:+.2%}, "
+            f"t = {test['t']:.2f}, p = {test['p']:.3f}; only p < {SIGNIFICANCE:g} makes it 'better' or 'worse'."
         )
-    return f"Measured: {technique} changes validation accuracy by {diff:+.2%} (noise ±{noise:.2%}): {expected}."
+    return (
+        f"Measured: {technique} changes validation accuracy by {test['difference']:+.2%} "
+        f"(Welch's t = {test['t']:.2f}, p = {test['p']:.3f}): {expected}."
+    )
 
 
 # ------------------------------------------------------------------------- notebook 05
@@ -565,8 +656,10 @@ def check_coverage(
 
 
 @_check(2)
-def check_digit_reading(digit_1: Any, confidence_1: Any, expected: int = 1) -> str:
-    """Check the digit and confidence read by ``predict_digit`` from the student's own picture."""
+def check_digit_reading(digit_1: Any, confidence_1: Any, model: Any, page: Any, expected: int = 1) -> str:
+    """Check the digit and confidence against what ``predict_digit(model, page, gate=False)`` reads in ``page``."""
+    from helpers.predict import predict_digit
+
     if isinstance(digit_1, tuple) and len(digit_1) == 2:
         _fail("predict_digit returns (digit, probabilities); unpack it: `digit_1, probabilities = predict_digit(...)`.")
     digit = _digit(digit_1, "digit_1")
@@ -574,15 +667,33 @@ def check_digit_reading(digit_1: Any, confidence_1: Any, expected: int = 1) -> s
     if several == 10:
         _fail("`confidence_1` holds 10 probabilities; keep the probability of the digit: probabilities[digit_1].")
     confidence = _number(confidence_1, "confidence_1", fraction=True)
-    if digit != expected:
+    _present(page, "page", "a picture")
+    try:
+        read, probabilities = predict_digit(model, page, gate=False)  # what the model really reads in it
+    except ValueError as exc:
+        _fail(f"the model cannot read your picture `page`: {exc}")
+    if read != expected:
         hint = "a dark vertical bar on light paper, " if expected == 1 else "a dark digit on light paper, "
-        _fail(f"the model reads {digit}: does your picture show a {expected}? Draw {hint}large and thick.")
-    if not 0.1 <= confidence <= 1:
+        _fail(f"the model reads `page` as a {read}: does it show a {expected}? Draw {hint}large and thick.")
+    if digit != read:
+        _fail(
+            f"`digit_1` is {digit}, but the model reads your picture as a {read}: store the digit that "
+            "predict_digit returns, not a number you typed."
+        )
+    given = float(probabilities[read])
+    if math.isclose(confidence, given, rel_tol=1e-5, abs_tol=1e-6):
+        return f"Correct: the model reads your picture as a {digit}, and `confidence_1` is its probability."
+    if confidence < 0.1:
         _fail(
             f"`confidence_1` is {confidence:g}: the digit read is the most probable of 10, so its probability "
             "is at least 0.1. Keep probabilities[digit_1]."
         )
-    return f"Correct: the model reads your picture as a {digit}, and `confidence_1` is its probability."
+    if math.isclose(confidence, 1 - given, rel_tol=1e-5, abs_tol=1e-6):
+        _fail("`confidence_1` is 1 minus the digit's probability: keep probabilities[digit_1] itself.")
+    _fail(
+        f"`confidence_1` is {confidence:g}, but the model gives your picture {given:.4f} for a {read}: store "
+        "probabilities[digit_1] as predict_digit returns it, not a number you typed or rounded."
+    )
 
 
 @_check(2)
@@ -630,6 +741,10 @@ def check_centring_matters(no_centring: Any, correct_uncentred: Any, model: Any,
     )
 
 
+UPSIDE_DOWN = {6: 9, 9: 6}  # turned 180°, these digits are each other (0, 1 and 8 stay themselves)
+UPSIDE_DOWN_TOLERANCE = 30  # degrees either side of 180 that still read as upside down
+
+
 @_check(1)
 def check_misread(misread: Any, model: Any, render: Callable) -> str:
     """Check that ``render(**misread)`` gives a picture the model reads as another digit."""
@@ -661,6 +776,12 @@ def check_misread(misread: Any, model: Any, render: Callable) -> str:
             f"the model reads this one correctly as {digit}; try a bolder font or a larger angle: "
             "section 3's tables list some it misreads."
         )
+    turned = abs(float(misread.get("angle", 0)) % 360 - 180) <= UPSIDE_DOWN_TOLERANCE
+    if turned and UPSIDE_DOWN.get(digit) == read:
+        _fail(
+            f"a {digit} turned upside down is a {read} to anyone who reads it: the model reads it right, that is "
+            "no misreading. Choose another digit or another angle."
+        )
     return (
         "Correct: the model reads another digit than the one drawn. Printed digits are not MNIST's "
         "handwriting: the test accuracy holds only for data like the test data."
@@ -682,15 +803,18 @@ def check_conv_params(conv_params: Any) -> str:
         got = _number(got, f"conv_params({k}, {c}, {f})", integer=True)
         if got == expected:
             continue
-        if got == k * k * c * f:
-            _fail(
-                f"conv_params({k}, {c}, {f}) = {got}: you counted the weights but not the {f} biases, one per filter."
-            )
-        if got == k * k * f + f and c > 1:
-            _fail(f"conv_params({k}, {c}, {f}) = {got}: each filter looks at all {c} input channels, not at one.")
-        if got == k * c * f + f:
-            _fail(f"conv_params({k}, {c}, {f}) = {got}: a kernel of size {k} covers {k} × {k} pixels, not {k}.")
-        _fail(f"conv_params({k}, {c}, {f}) = {got}, expected {expected}: k × k × channels_in × filters + filters.")
+        said = f"conv_params({k}, {c}, {f}) = {got}"
+        for wrong, why in [  # (a formula students write, what it misses), first match wins
+            (k * k * c * f, f"you counted the weights but not the {f} biases, one per filter"),
+            (k * k * c * f + c * f, f"one bias per filter ({f}), not one per filter and input channel"),
+            (k * k * c * f + c, f"one bias per filter ({f}), not one per input channel"),
+            (k * k * f + f, f"each filter looks at all {c} input channels, not at one"),
+            (k * c * f + f, f"a kernel of size {k} covers {k} × {k} pixels, not {k}"),
+            (k * k * c + f, f"each of the {f} filters has its own {k} × {k} × {c} weights"),
+        ]:
+            if got == wrong and wrong != expected:
+                _fail(f"{said}: {why}.")
+        _fail(f"{said}, expected {expected}: k × k × channels_in × filters + filters.")
     return "Correct: kernel × kernel × channels in × filters + filters, e.g. 3 × 3 × 32 × 64 + 64 = 18,496."
 
 
@@ -709,13 +833,20 @@ def check_shift_accuracy(accuracy_down_3: Any, model: Any, x_val: Any, y_val: An
     expected = accuracy(3, 0)
     if math.isclose(answer, expected, abs_tol=1e-4):
         return "Correct: the share of the validation digits moved 3 pixels down that the model reads correctly."
-    for (down, right), what in [
-        ((0, 0), "the unshifted images"),
-        ((-3, 0), "images moved up"),
-        ((0, 3), "images moved right"),
+    moved = {(d, r): accuracy(d, r) for d, r in [(0, 0), (-3, 0), (0, 3), (0, -3), (2, 0), (4, 0)]}
+    four = np.mean([expected, moved[-3, 0], moved[0, 3], moved[0, -3]])  # section 1's four directions
+    for wrong, why in [  # (a value students compute instead, what it is), first match wins
+        (moved[0, 0], "the accuracy on the unshifted images: shift_images(x_val, down=3) moves them down"),
+        (moved[-3, 0], "the accuracy on images moved up: shift_images(x_val, down=3) moves them down"),
+        (moved[0, 3], "the accuracy on images moved right: shift_images(x_val, down=3) moves them down"),
+        (moved[0, -3], "the accuracy on images moved left: shift_images(x_val, down=3) moves them down"),
+        (float(four), "the mean over down, up, right and left (section 1's table): only down is asked"),
+        (1 - expected, "the share read wrongly (the error rate): the question asks for the share read correctly"),
+        (moved[2, 0], "the accuracy on images moved 2 pixels down: the question asks for 3"),
+        (moved[4, 0], "the accuracy on images moved 4 pixels down: the question asks for 3"),
     ]:
-        if math.isclose(answer, accuracy(down, right), abs_tol=1e-4):
-            _fail(f"{answer:.4f} is the accuracy on {what}: shift_images(x_val, down=3) moves them down.")
+        if math.isclose(answer, wrong, abs_tol=1e-4) and not math.isclose(wrong, expected, abs_tol=1e-4):
+            _fail(f"{answer:.4f} is {why}.")
     _fail(f"{answer:.4f} is not it: predict on shift_images(x_val, down=3), then compare the argmax with y_val.")
 
 

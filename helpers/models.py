@@ -90,10 +90,11 @@ def improved_schedule(
     return keras.optimizers.schedules.CosineDecay(IMPROVED_PEAK_LR, decay_steps=steps)
 
 
-def build_improved(n_train: int = TRAIN_SIZE) -> keras.Model:
+def build_improved(n_train: int = TRAIN_SIZE, epochs: int = IMPROVED_EPOCHS) -> keras.Model:
     """A genuinely better model (notebook 04): the baseline's exact layers, trained on images
     shifted at random by up to ~2 pixels, with a bigger batch and a cosine learning-rate
     schedule (train with ``IMPROVED_EPOCHS`` and ``IMPROVED_BATCH_SIZE``). 669,706 parameters.
+    The schedule spans ``epochs``: pass the number of epochs you will train for.
     """
     model = keras.Sequential(
         [
@@ -104,7 +105,8 @@ def build_improved(n_train: int = TRAIN_SIZE) -> keras.Model:
         ],
         name="improved",
     )
-    return allow_jit(_compile(model, keras.optimizers.Adam(improved_schedule(n_train))))
+    schedule = improved_schedule(n_train, epochs, IMPROVED_BATCH_SIZE)
+    return allow_jit(_compile(model, keras.optimizers.Adam(schedule)))
 
 
 # The convolutional network (notebook 07): the improved model's training recipe, twice the epochs.
@@ -112,29 +114,63 @@ CNN_EPOCHS = 20
 CNN_BATCH_SIZE = IMPROVED_BATCH_SIZE
 
 
-def build_cnn(n_train: int = TRAIN_SIZE) -> keras.Model:
+# The candidates the CNN was chosen from (make bench, section "cnn"): the layers between the
+# shifted 28×28×1 input and the softmax. "strided" is the course's CNN.
+CNN_BODIES = {
+    "strided": lambda: [
+        layers.Conv2D(32, 5, strides=2, padding="same", activation="relu"),  # 28×28 -> 14×14, 32 maps
+        layers.Conv2D(64, 3, strides=2, padding="same", activation="relu"),  # 14×14 -> 7×7, 64 maps
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.4),
+    ],
+    "pooling": lambda: [  # the same sizes, reached by max pooling after full-resolution convolutions
+        layers.Conv2D(32, 5, padding="same", activation="relu"),  # 28×28, 32 maps
+        layers.MaxPooling2D(2),  # -> 14×14
+        layers.Conv2D(64, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2),  # -> 7×7, 64 maps
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.4),
+    ],
+    "one_conv": lambda: [  # one strided convolution only
+        layers.Conv2D(32, 5, strides=2, padding="same", activation="relu"),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.4),
+    ],
+    "keras_io": lambda: [  # keras.io's "Simple MNIST convnet" example, with this recipe
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dropout(0.5),
+    ],
+}
+
+
+def build_cnn(n_train: int = TRAIN_SIZE, epochs: int = CNN_EPOCHS, body: str = "strided") -> keras.Model:
     """A small convolutional network: two strided convolutions, then Dense(128) and the softmax.
 
     Trained like the improved model (random shifts of up to ~2 pixels, batch 512, the cosine
-    schedule), for ``CNN_EPOCHS``. 422,154 parameters; about 70 s per training on 2 CPU cores and
-    99.4% test accuracy over seeds (``make bench``). Chosen by measuring cost per epoch first: the
-    keras.io convnet costs about twice as much per epoch and scored lower with the same recipe.
+    schedule over ``epochs``), for ``CNN_EPOCHS``. 422,154 parameters; its time per training on
+    2 CPU cores is in benchmarks/results.md (``make bench``). ``body`` picks one of the candidates
+    in ``CNN_BODIES``, which the benchmark compares on validation data.
     """
+    if body not in CNN_BODIES:
+        raise ValueError(f"unknown CNN body {body!r}: choose one of {sorted(CNN_BODIES)}")
     model = keras.Sequential(
         [
             keras.Input(shape=(28, 28)),
             layers.Reshape((28, 28, 1)),
             layers.RandomTranslation(MAX_SHIFT, MAX_SHIFT, fill_mode="constant", interpolation="nearest"),
-            layers.Conv2D(32, 5, strides=2, padding="same", activation="relu"),  # 28×28 -> 14×14, 32 maps
-            layers.Conv2D(64, 3, strides=2, padding="same", activation="relu"),  # 14×14 -> 7×7, 64 maps
-            layers.Flatten(),
-            layers.Dense(128, activation="relu"),
-            layers.Dropout(0.4),
+            *CNN_BODIES[body](),
             layers.Dense(10, activation="softmax"),
         ],
-        name="cnn",
+        name="cnn" if body == "strided" else f"cnn_{body}",
     )
-    schedule = improved_schedule(n_train, CNN_EPOCHS, CNN_BATCH_SIZE)
+    schedule = improved_schedule(n_train, epochs, CNN_BATCH_SIZE)
     return allow_jit(_compile(model, keras.optimizers.Adam(schedule)))
 
 

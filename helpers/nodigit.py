@@ -5,11 +5,14 @@ a scribble. ``not_digits`` draws such pictures with Pillow and numpy (letters in
 Matplotlib ships, salt-and-pepper and blotchy noise, random pen strokes, simple shapes), each as
 a picture on paper like the sample images, so that they reach a model through the same
 ``to_mnist`` steps as a real picture. Things a person would read as a digit are left out on
-purpose: a ring is a 0, one straight stroke a 1, an S a 5, so there are no circles, single lines or
-digit-like letters among them.
+purpose: a ring is a 0, one straight stroke a 1, an angle of two strokes a 7, an S a 5. So there are
+no circles, no pictures made of one or two straight strokes (a scribble is a pen path that crosses
+itself at least twice; every shape stays whole inside the picture) and no letters that look like
+a digit or are made of two straight strokes (tests/test_nodigit.py checks a sample of each kind).
 
 The check itself, the *digit gate*, is a small network trained in notebook 08 to tell MNIST digits
-from these pictures; ``predict_digit`` asks it first, whichever classifier it is given.
+from these pictures; once notebook 08 has saved it, ``predict_digit`` asks it first, whichever
+classifier it is given (``helpers.predict``; nothing here trains it behind a notebook's back).
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ if TYPE_CHECKING:
     import keras
 
 KINDS = ("letter", "noise", "scribble", "shape")
-# Letters a reader would not take for a digit (no O, D, Q, I, l, J, Z, S, B, G, b, d, g, p, q...).
-LETTERS = "ACEFHKLMNPRTUVWXYacefhkmnrtuvwxy"
+# Letters a reader would not take for a digit: no O, D, Q, I, l, J, Z, S, B, G, b, d, g, p, q..., no letter
+# of one or two straight strokes or of two stems (L, T, V, X, Y, h, n: a 1, a 7, a 4, an 11), no lone arc (C, U:
+# an open 0), no f, r, t, y.
+LETTERS = "AEFHKMNPRWaekmw"
 # Fonts that come with Matplotlib: the gate learns on the first group; the held-out group tests it.
 FONTS = {
     "train": ("DejaVu Sans", "DejaVu Serif", "DejaVu Sans Mono"),
@@ -65,25 +70,80 @@ def _noise(img: Image.Image, rng: np.random.Generator, ink: int, paper: int) -> 
     return Image.fromarray(np.where(mask, ink, paper).astype(np.uint8))
 
 
+MIN_CROSSINGS = 2  # a scribble crosses itself at least this often: no stroke, angle, loop (0) or 8
+MAX_TWO_DIRECTIONS = 0.7  # and at most this share of its path runs in any two directions: no X, no V
+MIN_SEGMENT = 0.2  # and each straight piece is at least this share of its box's diagonal: no knot beside a stroke
+
+
+def _crossings(points: np.ndarray) -> int:
+    """How many times the pen path through ``points`` crosses itself (pairs of segments that intersect)."""
+    a, b = points[:-1], points[1:]
+
+    def side(p, q, r):  # which side of the line p→q the point r is on (+1, -1, or 0 on it)
+        (px, py), (qx, qy), (rx, ry) = p.T, q.T, r.T
+        return np.sign((qx - px) * (ry - py) - (qy - py) * (rx - px))
+
+    def apart(i, j):  # the ends of segment j lie on either side of segment i
+        return side(a[i], b[i], a[j]) * side(a[i], b[i], b[j]) < 0
+
+    i, j = np.triu_indices(len(a), k=2)  # segments that do not share an end
+    return int((apart(i, j) & apart(j, i)).sum())
+
+
+def _two_directions_share(points: np.ndarray) -> float:
+    """The largest share of the path's length that runs within 15° of some two directions (1.0: an X, a V)."""
+    steps = np.diff(points, axis=0)
+    lengths = np.hypot(steps[:, 0], steps[:, 1])
+    angles = np.arctan2(steps[:, 1], steps[:, 0]) % np.pi
+    gap = np.abs(angles[:, None] - angles[None, :])
+    near = np.minimum(gap, np.pi - gap) <= np.radians(15)  # near[k, m]: segment m runs along segment k
+    both = near[:, None, :] | near[None, :, :]  # along segment k or along segment l
+    return float((both @ lengths).max() / lengths.sum())
+
+
+def _tangle(rng: np.random.Generator, margin: float) -> np.ndarray:
+    """A pen path through 6 to 10 random points that crosses itself and turns: a scribble, never a digit.
+
+    It crosses itself at least ``MIN_CROSSINGS`` times, runs in many directions (at most
+    ``MAX_TWO_DIRECTIONS`` of its length along any two) and has no short pieces (each at least
+    ``MIN_SEGMENT`` of the box's diagonal), so its crossings spread over the whole scribble. It is
+    stretched to fill a box at least 40 pixels a side, placed whole inside the picture: never a thin
+    line, never cut by the picture's edge.
+    """
+    while True:
+        points = rng.uniform(0, 1, (int(rng.integers(6, 11)), 2))
+        width = rng.uniform(40, 80)
+        size = np.clip([width, width * rng.uniform(0.6, 1.6)], 40, SIDE - 2 * margin)
+        corner = rng.uniform(margin, SIDE - margin - size)
+        low, high = points.min(axis=0), points.max(axis=0)
+        path = corner + (points - low) / (high - low) * size
+        shortest = np.hypot(*np.diff(path, axis=0).T).min() / np.hypot(*size)
+        crossings, along_two = _crossings(path), _two_directions_share(path)
+        if crossings >= MIN_CROSSINGS and along_two <= MAX_TWO_DIRECTIONS and shortest >= MIN_SEGMENT:
+            return path
+
+
 def _scribble(draw: ImageDraw.ImageDraw, rng: np.random.Generator, ink: int) -> None:
     width = int(rng.integers(3, 9))
-    for _ in range(int(rng.integers(1, 4))):
-        n = int(rng.integers(5, 12))
-        steps = rng.normal(0, rng.uniform(10, 25), (n, 2))
-        points = np.clip(np.cumsum(steps, axis=0) + rng.uniform(25, SIDE - 25, 2), 4, SIDE - 4)
-        draw.line([tuple(p) for p in points], fill=ink, width=width, joint="curve")
+    for _ in range(int(rng.integers(1, 3))):  # one or two tangles
+        path = _tangle(rng, margin=width / 2 + 2)
+        draw.line([tuple(p) for p in path], fill=ink, width=width, joint="curve")
+
+
+SHAPES = ("rectangle", "triangle", "star", "asterisk", "grid")  # no circle (a 0), no cross of two strokes
 
 
 def _shape(draw: ImageDraw.ImageDraw, rng: np.random.Generator, ink: int) -> None:
     width = int(rng.integers(3, 9))
     for _ in range(int(rng.integers(1, 3))):
-        kind = rng.choice(["rectangle", "triangle", "star", "cross", "grid"])
-        cx, cy = rng.uniform(30, SIDE - 30, 2)
+        kind = rng.choice(SHAPES)
         r = rng.uniform(15, 40)
+        margin = r + width / 2 + 2  # the whole shape inside the picture: an edge would cut it into strokes
+        cx, cy = rng.uniform(margin, SIDE - margin, 2)
         fill = ink if rng.random() < 0.3 else None
-        if kind == "rectangle":
-            w, h = r, r * rng.uniform(0.5, 1.5)
-            draw.rectangle((cx - w, cy - h / 2, cx + w, cy + h / 2), outline=ink, fill=fill, width=width)
+        if kind == "rectangle":  # as tall as 0.6 to 1 times its width: a box or a brick, never a bar
+            w, h = r, r * rng.uniform(0.6, 1.0)
+            draw.rectangle((cx - w, cy - h, cx + w, cy + h), outline=ink, fill=fill, width=width)
         elif kind in ("triangle", "star"):
             n = 3 if kind == "triangle" else 10
             angles = rng.uniform(0, 2 * np.pi) + np.arange(n) * 2 * np.pi / n
@@ -91,9 +151,9 @@ def _shape(draw: ImageDraw.ImageDraw, rng: np.random.Generator, ink: int) -> Non
             corners = zip(angles, np.broadcast_to(radii, n), strict=True)
             points = [(cx + a * np.cos(t), cy + a * np.sin(t)) for t, a in corners]
             draw.polygon(points, outline=ink, fill=fill, width=width)
-        elif kind == "cross":
-            t = rng.uniform(0, np.pi / 2)
-            for a in (t, t + np.pi / 2):
+        elif kind == "asterisk":  # three or four strokes through one point
+            n = int(rng.integers(3, 5))
+            for a in rng.uniform(0, np.pi) + np.arange(n) * np.pi / n:
                 dx, dy = r * np.cos(a), r * np.sin(a)
                 draw.line((cx - dx, cy - dy, cx + dx, cy + dy), fill=ink, width=width)
         else:  # a grid of lines: hatching, a noughts-and-crosses board
@@ -140,6 +200,12 @@ def not_digits(n: int, seed: int, fonts: str = "train", kinds: Sequence[str] = K
 
 NOT_DIGITS_TRAIN = 10_000  # drawn not-digits the gate learns from, beside the 50,000 training digits
 SEEDS = {"train": 1, "validation": 2, "test": 3}  # a different draw of not-digits for each split
+# Notebook 08's three draws, split: (how many, seed, fonts); the test draw uses fonts the gate never saw.
+DRAWS = {
+    "train": (NOT_DIGITS_TRAIN, SEEDS["train"], "train"),
+    "validation": (2_000, SEEDS["validation"], "train"),
+    "test": (2_000, SEEDS["test"], "test"),
+}
 VAL_DIGITS_REJECTED = 0.005  # the operating point: the gate may refuse 0.5% of the validation digits
 GATE_FILE = "gate.keras"  # in helpers.models.MODELS_DIR, its threshold beside it in gate.json
 
@@ -240,7 +306,6 @@ def save_gate(gate: Gate, path: str | os.PathLike | None = None, **measured: flo
         raise ValueError(f"the gate's model {problem}, like helpers.models.build_gate()")
     save_model(gate.model, model_path)
     write_atomic(json_path, json.dumps({"threshold": float(gate.threshold), **measured}, indent=1))
-    _loaded.pop(model_path, None)
     return model_path
 
 
@@ -276,37 +341,3 @@ def train_gate(x_train: np.ndarray, x_val: np.ndarray, seed: int = 0, verbose: i
     gate = Gate(model, threshold=0.0)
     gate.threshold = threshold_for(gate.scores(val_inputs))  # chosen on the validation digits
     return gate
-
-
-_loaded: dict[Path, tuple[tuple, Gate]] = {}
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    """A file's modification time and size (None if it is missing): a file changed since it was loaded shows here."""
-    if not path.exists():
-        return None
-    stat = path.stat()
-    return stat.st_mtime_ns, stat.st_size
-
-
-def course_gate() -> Gate:
-    """The gate that ``predict_digit`` asks: ``models/gate.keras``, loaded once; trained first if missing.
-
-    Notebook 08 trains and saves it. Where it is missing, it is trained here, as notebook 08 does
-    (about half a minute on 2 cores), and saved.
-    """
-    model_path, json_path = _paths(None)
-    if model_path.is_file():
-        stamp = (_stamp(model_path), _stamp(json_path))  # gate.json too: an edited threshold is read again
-        if model_path not in _loaded or _loaded[model_path][0] != stamp:
-            _loaded[model_path] = (stamp, load_gate(model_path))
-        return _loaded[model_path][1]
-    from helpers.data import load_mnist
-    from helpers.training import train_val_split
-
-    print(f"digit gate: models/{GATE_FILE} not found (notebook 08 saves it); training it now, about half a minute")
-    (x, y), _ = load_mnist(verbose=False)
-    (x_train, _), (x_val, _) = train_val_split(x, y)
-    gate = train_gate(x_train / 255.0, x_val / 255.0, verbose=0)
-    save_gate(gate, model_path)
-    return course_gate()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 PALETTE = "colorblind"
 # The course's one display convention for digits: pixel value 0 (no ink) is drawn white and
@@ -133,7 +133,8 @@ def plot_learning_curves(history: dict, title: str = "Is the model still learnin
             ax.axvline(best, color="gray", ls=":", label=f"lowest val. loss (epoch {best})")
         name = metric if with_training else "validation loss alone (zoomed)"
         ax.set(xlabel="epoch", ylabel=metric, title=name)
-        ax.set_xticks(epochs if len(epochs) <= 15 else epochs[epochs % 5 == 0])
+        # whole epochs only, and at most about six labels, so they stay apart at 20 epochs or 200
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True, steps=[1, 2, 5, 10]))
         ax.legend(fontsize=9)
     fig.suptitle(title)
     return fig
@@ -324,5 +325,32 @@ def plot_learning_rates(
     axes[1].yaxis.set_major_formatter(PercentFormatter(1.0))
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), title="learning rate")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_reliability(tables: dict, title: str = "Is the model as sure as it is right?") -> plt.Figure:
+    """Reliability diagram: accuracy against mean confidence in each confidence bin, one line per model,
+    with the diagonal of perfect calibration; below it, the number of predictions in each bin (log scale).
+
+    ``tables`` maps a label to ``helpers.evaluation.reliability_table(...)``; empty bins are left out.
+    """
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.6, 6.4), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
+    top.plot([0, 1], [0, 1], color="0.5", ls="--", lw=1, label="perfectly calibrated")
+    top.text(0.62, 0.3, "below the line:\nover-confident", color="0.35", fontsize=9, ha="center")
+    top.text(0.3, 0.72, "above the line:\nunder-confident", color="0.35", fontsize=9, ha="center")
+    colours = sns.color_palette(PALETTE, len(tables))
+    width = 0.8 / max(len(tables), 1)
+    for i, ((label, table), colour, marker) in enumerate(zip(tables.items(), colours, "osD^v", strict=False)):
+        filled = table[table["images"] > 0]
+        top.plot(filled["confidence"], filled["accuracy"], marker=marker, color=colour, label=label)
+        step = filled["high"] - filled["low"]
+        centres = filled["low"] + step * (0.1 + width * (i + 0.5))  # side by side inside each bin
+        bottom.bar(centres, filled["images"], width=step * width, color=colour, label=label)
+    top.set(ylabel="accuracy in the bin", xlim=(0, 1), ylim=(0, 1.02))
+    top.xaxis.set_major_formatter(PercentFormatter(1.0))
+    top.yaxis.set_major_formatter(PercentFormatter(1.0))
+    top.legend(loc="upper left")
+    bottom.set(yscale="log", xlabel="confidence (highest probability), bins of equal width", ylabel="predictions (log)")
     fig.suptitle(title)
     return fig

@@ -1,14 +1,15 @@
-"""Ask a model which digit a picture shows: ``to_mnist`` first, then the digit gate, then the model.
+"""Ask a model which digit a picture shows: ``to_mnist`` first, then a digit gate if there is one, then the model.
 
 ``predict_digit`` and ``predict_folder`` sit above ``helpers.preprocess`` (the picture made
-MNIST-like) and ``helpers.nodigit`` (the digit gate, which notebook 08 trains): both refuse a
-picture with "no digit found" (``NoDigitError``) when it is blank or the gate does not take it
-for a digit.
+MNIST-like) and ``helpers.nodigit`` (the digit gate of notebook 08). A blank picture is refused by
+the preprocessing with "no digit found" (``NoDigitError``). A digit gate is asked only when one is
+given, or when notebook 08 has saved one (``models/gate.keras``): these functions never train one.
+Each answer names the model that read the picture and the gate that let it through, if any.
 """
 
 from __future__ import annotations
 
-from helpers.nodigit import course_gate
+from helpers.nodigit import GATE_FILE, Gate, load_gate
 from helpers.preprocess import PATTERNS, NoDigitError, _no_digit, to_mnist
 
 import fnmatch
@@ -18,13 +19,99 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["NoDigitError", "predict_digit", "predict_folder"]
+__all__ = ["NoDigitError", "Reading", "choose_gate", "model_name", "predict_digit", "predict_folder"]
+
+SAVED_GATE = f"{GATE_FILE}, saved by notebook 08"  # how the answers name the saved gate
 
 
-def _gate_refusal(score: float, threshold: float) -> NoDigitError:
+class Reading(tuple):
+    """What ``predict_digit`` answers: ``digit, probabilities = predict_digit(...)`` unpacks it.
+
+    It also says who answered: ``.model`` is the model's name (``model.name``, e.g. "improved") and
+    ``.gate`` the name of the digit gate that let the picture through, or None where no gate was asked.
+    """
+
+    def __new__(cls, digit: int, probabilities: np.ndarray, model: str, gate: str | None) -> Reading:
+        reading = super().__new__(cls, (digit, probabilities))
+        reading.model, reading.gate = model, gate
+        return reading
+
+    def __getnewargs__(self) -> tuple:  # copy and pickle rebuild it with its names
+        return (*self, self.model, self.gate)
+
+    @property
+    def digit(self) -> int:
+        return self[0]
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return self[1]
+
+    def __repr__(self) -> str:
+        return (
+            f"Reading(digit={self.digit}, probability={self.probabilities[self.digit]:.2f}, "
+            f"model={self.model!r}, gate={self.gate!r})"
+        )
+
+
+def model_name(model) -> str:
+    """The name a Keras model was built with ("improved", "cnn"...), or its type's name for anything else."""
+    return str(getattr(model, "name", None) or type(model).__name__)
+
+
+_saved: dict[Path, tuple[tuple, Gate]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """A file's modification time and size (None if it is missing): a file saved again shows here."""
+    if not path.exists():
+        return None
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _saved_gate() -> Gate | None:
+    """The gate notebook 08 saved (``models/gate.keras`` and ``gate.json``), loaded once; None if there is none."""
+    from helpers.models import MODELS_DIR  # read at each call: tests and $MNIST_MODELS_DIR move it
+
+    path = MODELS_DIR / GATE_FILE
+    if not path.is_file():
+        return None
+    stamp = (_stamp(path), _stamp(path.with_suffix(".json")))  # gate.json too: an edited threshold is read again
+    if path not in _saved or _saved[path][0] != stamp:
+        _saved[path] = (stamp, load_gate(path))
+    return _saved[path][1]
+
+
+def choose_gate(gate=None) -> tuple[Gate | None, str | None]:
+    """The digit gate to ask, and its name: ``(None, None)`` where no gate is asked.
+
+    ``gate=False``: no gate. ``gate=None`` (the default of ``predict_digit``): the gate notebook 08
+    saved, if it has saved one, else none. ``gate=True``: the saved gate, and an error if there is
+    none. A ``helpers.nodigit.Gate``: that one. No gate is ever trained here.
+    """
+    if gate is False:
+        return None, None
+    if gate is None or gate is True:
+        saved = _saved_gate()
+        if saved is None and gate is True:
+            raise FileNotFoundError(
+                f"no digit gate has been saved ({GATE_FILE} is missing): notebook 08 trains and saves it. "
+                "Run notebook 08 first, or pass gate=False to read without a gate."
+            )
+        return saved, SAVED_GATE if saved is not None else None
+    if not (hasattr(gate, "scores") and hasattr(gate, "threshold")):
+        raise TypeError(
+            f"gate must be True, False or a helpers.nodigit.Gate (or None: the saved gate, if any), "
+            f"not {type(gate).__name__}"
+        )
+    return gate, f"{model_name(getattr(gate, 'model', gate))!r}, passed in"
+
+
+def _gate_refusal(score: float, threshold: float, name: str) -> NoDigitError:
     return _no_digit(
         f"the digit gate gives it {score:.2f}, and pictures under {threshold:.2f} are not taken for digits "
-        "(notebook 08)",
+        f"(gate: {name})",
         "Is it one digit, upright, and nothing else? (gate=False skips this check)",
     )
 
@@ -43,42 +130,34 @@ def _top3(probs: np.ndarray) -> str:
     return ", ".join(f"{d} ({probs[d]:.2f})" for d in np.argsort(probs)[::-1][:3])
 
 
-def _gate(gate):
-    """The gate to ask: the course's (``gate=True``), none (``False``), or the ``Gate`` given."""
-    if gate is True:
-        return course_gate()
-    if gate is False or gate is None:
-        return None
-    if not (hasattr(gate, "scores") and hasattr(gate, "threshold")):
-        raise TypeError(f"gate must be True, False or a helpers.nodigit.Gate, not {type(gate).__name__}")
-    return gate
-
-
-def predict_digit(model, image, *, gate=True) -> tuple[int, np.ndarray]:
+def predict_digit(model, image, *, gate=None) -> Reading:
     """Preprocess ``image`` with ``to_mnist`` and return (most probable digit, its 10 probabilities).
 
+    The answer is a :class:`Reading`: it unpacks to ``digit, probabilities``, and its ``.model``
+    and ``.gate`` name the model that read the picture and the digit gate asked, if any.
     Raises ``NoDigitError`` (a ValueError) "no digit found" when there is nothing to read: a blank
-    picture, or, whichever ``model`` is given, a picture the course's digit gate does not take for a
-    digit (a letter, noise, a scribble; notebook 08). ``gate=False`` skips the gate and lets the
-    model answer anyway; ``gate=`` a ``helpers.nodigit.Gate`` asks that one instead.
+    picture, or a picture the digit gate does not take for a digit (a letter, a scribble). Which
+    gate: see :func:`choose_gate`; ``gate=False`` asks the model alone, ``gate=None`` (the default)
+    the gate notebook 08 saved, if any.
     """
     x = to_mnist(image)[None]
-    checker = _gate(gate)
+    checker, gate_name = choose_gate(gate)
     if checker is not None:
         score = float(checker.scores(x)[0])
         if score < checker.threshold:
-            raise _gate_refusal(score, checker.threshold)
+            raise _gate_refusal(score, checker.threshold, gate_name)
     probs = _probabilities(model, x)[0]
-    return int(probs.argmax()), probs
+    return Reading(int(probs.argmax()), probs, model_name(model), gate_name)
 
 
-def predict_folder(model, folder, pattern: str | Sequence[str] = PATTERNS, *, gate=True) -> pd.DataFrame:
+def predict_folder(model, folder, pattern: str | Sequence[str] = PATTERNS, *, gate=None) -> pd.DataFrame:
     """Predict every image file in ``folder`` matching ``pattern`` (case-insensitive): a DataFrame, one row per file.
 
-    Columns: file, digit, confidence, top3, error. A file that cannot be read or holds no
-    digit (blank, or refused by the digit gate as in ``predict_digit``), and a matching name that
-    is no file (a broken link, a FIFO), gets its error message, digit None and confidence NaN; the
-    others still run.
+    Columns: file, digit, confidence, top3, error, model, gate (the names of the model that read
+    the pictures and of the digit gate asked, None for none; ``gate`` as in ``predict_digit``). A file
+    that cannot be read or holds no digit (blank, or refused by the digit gate), and a matching name
+    that is no file (a broken link, a FIFO), gets its error message, digit None and confidence NaN;
+    the others still run.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -97,17 +176,20 @@ def predict_folder(model, folder, pattern: str | Sequence[str] = PATTERNS, *, ga
         except (ValueError, OSError) as exc:
             rows.append({"file": path.name, "digit": None, "confidence": np.nan, "top3": "", "error": str(exc)})
     good = [row for row in rows if row["error"] is None]
+    checker, gate_name = None, None
     try:
-        checker = _gate(gate) if good else None
-    except ValueError as exc:  # the saved gate is broken: every readable picture's row says so, nothing is lost
+        if good:
+            checker, gate_name = choose_gate(gate)
+    except (ValueError, OSError) as exc:  # the saved gate is broken or missing: every readable picture's row says so
         for row in good:
             row.update(digit=None, confidence=np.nan, top3="", error=str(exc))
-        good, checker = [], None
+        good = []
     if checker is not None:
         scores = checker.scores(np.stack(inputs))
         for row, score in zip(good, scores, strict=True):
             if score < checker.threshold:
-                row.update(digit=None, confidence=np.nan, top3="", error=str(_gate_refusal(score, checker.threshold)))
+                refusal = _gate_refusal(score, checker.threshold, gate_name)
+                row.update(digit=None, confidence=np.nan, top3="", error=str(refusal))
         inputs = [x for x, score in zip(inputs, scores, strict=True) if score >= checker.threshold]
         good = [row for row in good if row["error"] is None]
     if good:
@@ -115,4 +197,6 @@ def predict_folder(model, folder, pattern: str | Sequence[str] = PATTERNS, *, ga
             row.update(digit=int(probs.argmax()), confidence=float(probs.max()), top3=_top3(probs))
     table = pd.DataFrame(rows, columns=["file", "digit", "confidence", "top3", "error"])
     table["digit"] = pd.Series([row.get("digit") for row in rows], dtype=object)  # int, or None (not NaN)
+    table["model"] = model_name(model)
+    table["gate"] = pd.Series([gate_name] * len(rows), dtype=object)
     return table

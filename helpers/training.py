@@ -18,9 +18,14 @@ BENCHMARK_RESULTS = Path(__file__).resolve().parent / "benchmark_results.json"  
 BENCHMARK_NAMES = {
     "baseline": "baseline",
     "seed_improved": "seed 'improved'",
+    "batch512": "+ batch 512",
+    "batch512_lr3e-3": "+ peak rate 0.003",
     "schedule": "+ schedule",
     "improved": "+ shifts (improved)",
     "cnn": "CNN",
+    "cnn_pooling": "CNN, max pooling",
+    "cnn_one_conv": "CNN, one convolution",
+    "cnn_keras_io": "keras.io convnet",
 }
 
 
@@ -64,6 +69,47 @@ class EpochTimer(keras.callbacks.Callback):
     def per_epoch(self) -> float:
         """Median seconds per epoch (the first epoch includes graph tracing, so the median)."""
         return float(np.median(self.seconds)) if self.seconds else float("nan")
+
+
+def _benchmark_section(section: str, path: str | os.PathLike | None) -> dict:
+    """One section of the benchmark's results file, or an error saying what to run."""
+    path = Path(path) if path is not None else BENCHMARK_RESULTS
+    remeasure = f"run `make bench` (or `python benchmarks/bench.py --only {section}`)"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: {remeasure} to measure it")
+    results = json.loads(path.read_text(encoding="utf-8"))
+    found = results.get(section) if isinstance(results, dict) else None
+    if not isinstance(found, dict) or not found.get("seeds"):
+        raise ValueError(f"{path} has no {section!r} section measured over seeds: {remeasure}")
+    return found
+
+
+def benchmark_runs(section: str, path: str | os.PathLike | None = None):
+    """Every training of one benchmark section (``make bench``), one row per model and seed (a DataFrame).
+
+    The per-seed values, for a test over seeds (``helpers.evaluation.compare_seeds``). Sections
+    "accuracy" and "steps": columns model (the key), label, epochs, batch_size, parameters, seed,
+    val_accuracy, test_accuracy, train_seconds, epoch_seconds. Section "cnn" adds budget ("equal
+    epochs", "equal time", "candidate", "the CNN's recipe"). Section "gate": seed, threshold,
+    test_digits_refused, test_not_digits_refused, seconds. ``.attrs["measured"]`` is the date.
+    """
+    import pandas as pd
+
+    found = _benchmark_section(section, path)
+    if section == "gate":
+        heads = [({}, found)]
+    else:
+        entries = found["models"].items() if "models" in found else [(r["model"], r) for r in found["rows"]]
+        keep = ("epochs", "batch_size", "parameters", "budget")
+        heads = [
+            ({"model": key, "label": BENCHMARK_NAMES.get(key, key)} | {k: m[k] for k in keep if k in m}, m)
+            for key, m in entries
+        ]
+    runs = pd.DataFrame([head | run for head, m in heads for run in m["runs"]])
+    runs.attrs["measured"] = str(found.get("machine", {}).get("date", "unknown"))[:10] + (
+        " (quick run: not representative)" if found.get("quick") else ""
+    )
+    return runs
 
 
 def benchmark_accuracy(path: str | os.PathLike | None = None, models: Sequence[str] | None = None):

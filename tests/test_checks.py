@@ -65,13 +65,64 @@ X_TEST = np.eye(10, dtype="float32")[[7, 2, 9, 0, 8, 6]]
 
 
 @functools.cache
-def dropout_model(*rates: float):
+def _set_steps(model, steps: int):
+    """Compile ``model`` and set its optimizer's step count, as if fit had taken ``steps`` steps."""
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.optimizer.build(model.trainable_variables)
+    model.optimizer.iterations.assign(steps)
+    return model
+
+
+def dropout_model(*rates: float, seed: int = 0, steps: int = 3 * 157):
+    """A baseline-shaped model built right after set_random_seed(seed), with ``steps`` optimizer steps taken."""
     import keras
 
-    layers = [keras.Input((4,)), keras.layers.Dense(3, activation="relu")]
+    keras.utils.set_random_seed(seed)
+    layers = [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(512, activation="relu")]
     for rate in rates:
         layers += [keras.layers.Dropout(rate), keras.layers.Dense(3, activation="relu")]
-    return keras.Sequential([*layers, keras.layers.Dense(2, activation="softmax")])
+    return _set_steps(keras.Sequential([*layers, keras.layers.Dense(2, activation="softmax")]), steps)
+
+
+# Validation images for the A/B check: pixel 0 rises from 0 to 1 across them, all labelled 0.
+X_AB = np.zeros((1000, 28, 28), np.float32)
+X_AB[:, 0, 0] = (np.arange(1000) + 0.5) / 1000
+Y_AB = np.zeros(1000, np.uint8)
+
+
+def ab_model(accuracy: float, seed: int, batch_norm: bool, steps: int = 2 * 40):
+    """A model whose validation accuracy on X_AB is ``accuracy``: it answers 0 where pixel 0 > 1 - accuracy.
+
+    Only pixel 0's weights are set; the other rows of the first layer keep their seed's initial values.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    norm = [keras.layers.BatchNormalization()] if batch_norm else []
+    model = keras.Sequential(
+        [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(512, use_bias=False), *norm]
+        + [keras.layers.ReLU(), keras.layers.Dense(10)]
+    )
+    first, last = model.layers[1], model.layers[-1]
+    kernel = first.get_weights()[0]
+    kernel[0] = 0.0
+    kernel[0, 0] = 1.0  # hidden unit 0 = pixel 0
+    first.set_weights([kernel])
+    w, b = np.zeros((512, 10), np.float32), np.zeros(10, np.float32)
+    w[0, 0], b[0] = 100.0, -100.0 * (1 - accuracy)  # class 0 wins where pixel 0 > 1 - accuracy
+    last.set_weights([w, b])
+    if batch_norm:  # undo the epsilon of a fresh layer's inference: x / sqrt(1 + 0.001)
+        gamma, beta, mean, var = model.layers[2].get_weights()
+        model.layers[2].set_weights([gamma, beta, mean, var - 0.001])
+    return _set_steps(model, steps)
+
+
+def ab_experiment(with_accuracies, without_accuracies, **kwargs):
+    """(with, without, models_with, models_without): real models, and the accuracies they score on X_AB."""
+    models = [[ab_model(a, i, bn, **kwargs) for i, a in enumerate(accs)] for bn, accs in
+              ((True, with_accuracies), (False, without_accuracies))]  # fmt: skip
+    scored = [[float(m.evaluate(X_AB, Y_AB, verbose=0)[1]) for m in ms] for ms in models]
+    return (*scored, *models)
 
 
 def render(digit, family="DejaVu Sans", weight="normal", angle=0):
@@ -242,6 +293,26 @@ def test_dropout_gap():
     assert "above the 0.2 model's -3.00%" in checks.check_dropout_gap(GAP, fit, model, -0.03)
     with pytest.raises(Failed, match="should be the Keras model"):
         checks.check_dropout_gap(GAP, history, [0.5, 0.5], REFERENCE_GAP)
+    trained = dropout_model(0.5, 0.5)  # training changes every row of inked pixels; the never-inked ones stay
+    kernel = trained.layers[1].get_weights()[0]
+    kernel[:700] += 0.01
+    trained.layers[1].set_weights([kernel, trained.layers[1].get_weights()[1]])
+    assert checks.check_dropout_gap(GAP, history, trained, REFERENCE_GAP).startswith("Measured:")
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (lambda: dropout_model(0.5, 0.5, steps=3 * 391), "took 1173 training steps, but 3 epochs of 20,000 images"),
+        (lambda: dropout_model(0.5, 0.5, steps=3 * 625), "took 1875 training steps"),  # batch 32
+        (lambda: dropout_model(0.5, 0.5, steps=0), "took 0 training steps"),  # never trained
+        (lambda: dropout_model(0.5, 0.5, seed=1), "did not start from seed 0"),
+    ],
+    ids=["all-images", "batch-32", "untrained", "seed-1"],
+)
+def test_dropout_gap_wrong_setting(model, message):
+    with pytest.raises(Failed, match=message):
+        checks.check_dropout_gap(GAP, {"accuracy": ACC, "val_accuracy": VAL}, model(), REFERENCE_GAP)
 
 
 @pytest.mark.parametrize(
@@ -420,28 +491,74 @@ def test_mean_accuracy():
         checks.check_mean_accuracy(0.98, RUNS, "+ shifts (improved)")
 
 
+@functools.cache
+def ab_cases():
+    return {
+        "better": ab_experiment(WITH, WITHOUT),
+        "same": ab_experiment([0.975, 0.970, 0.978], [0.974, 0.973, 0.976]),
+        "worse": ab_experiment(WITHOUT, WITH),
+    }
+
+
 def test_ab_result():
-    message = checks.check_ab_result(WITH, WITHOUT, "better")
-    assert message.startswith("Measured: batch normalization changes validation accuracy by +0.67% (noise ±0.21%)")
+    better, same, worse = (ab_cases()[k] for k in ("better", "same", "worse"))
+    message = checks.check_ab_result(*better[:2], "better", *better[2:], X_AB, Y_AB)
+    assert message.startswith("Measured: batch normalization changes validation accuracy by +0.67% (Welch's t = ")
     assert message.endswith(": better.")
-    assert "worse" in checks.check_ab_result(np.array(WITHOUT), np.array(WITH), " Worse ", technique="shifts")
-    same = [0.975, 0.970, 0.978], [0.974, 0.973, 0.976]
-    assert checks.check_ab_result(*same, "no difference").endswith(": no difference.")
-    for with_, without, verdict, message in [
-        (0.976, WITHOUT, "better", "store one accuracy per seed, as a list"),
-        (WITH[:2], WITHOUT[:2], "better", "at least 3 seeds"),
-        ([97.5, 97.8, 97.7], WITHOUT, "better", "percentages"),
-        ([0.975, math.nan, 0.977], WITHOUT, "better", "NaN"),
-        ([0.3, 0.4, 0.35], WITHOUT, "worse", "not an accuracy after training"),
-        (WITH, WITH, "no difference", "the same model twice"),
-        (WITH, WITHOUT + [0.97], "better", "same seeds"),
-        (WITH, WITHOUT, "yes", "write one of 'better', 'worse', 'no difference'"),
-        (WITH, WITHOUT, True, "write one of"),
-        (*same, "better", "the numbers say 'no difference'"),
-        (WITH, WITHOUT, "no difference", r"the numbers say 'better': the difference of the means is \+0.67%"),
-    ]:
-        with pytest.raises(Failed, match=message):
-            checks.check_ab_result(with_, without, verdict)
+    assert checks.check_ab_result(*same[:2], "no difference", *same[2:], X_AB, Y_AB).endswith(": no difference.")
+    assert checks.check_ab_result(*worse[:2], " Worse ", *worse[2:], X_AB, Y_AB).endswith(": worse.")
+
+
+def _swap(case):
+    w, wo, mw, mwo = case
+    return wo, w, mw, mwo
+
+
+@pytest.mark.parametrize(
+    ("case", "verdict", "message"),
+    [
+        (lambda c: (0.976, *c["better"][1:]), "better", "store one accuracy per seed, as a list"),
+        (lambda c: ([97.5, 97.8, 97.7], *c["better"][1:]), "better", "percentages"),
+        (lambda c: ([0.975, math.nan, 0.977], *c["better"][1:]), "better", "NaN"),
+        (lambda c: ([0.3, 0.4, 0.35], *c["better"][1:]), "worse", "not an accuracy after training"),
+        (lambda c: (c["better"][0], c["better"][0], *c["better"][2:]), "no difference", "the same model twice"),
+        (lambda c: (c["better"][0], c["better"][1] + [0.97], *c["better"][2:]), "better", "same seeds"),
+        (lambda c: c["better"], "yes", "write one of 'better', 'worse', 'no difference'"),
+        (lambda c: c["better"], True, "write one of"),
+        (lambda c: c["same"], "better", "Welch's t-test says 'no difference'"),
+        (lambda c: c["better"], "no difference", r"t-test says 'better': the difference of the means is \+0.67%"),
+        # the experiment itself, not only the arithmetic
+        (lambda c: _swap(c["better"]), "worse", "the accuracies are swapped"),
+        (lambda c: ([0.99, 0.99, 0.991], *c["better"][1:]), "better", "but models_with\\[0\\] scores 0.975"),
+        (lambda c: (*c["better"][:2], c["better"][3], c["better"][2]), "better", "has no BatchNormalization layer"),
+        (lambda c: (*c["better"][:3], c["better"][2]), "better", "models_without\\[0\\] has BatchNormalization"),
+        (lambda c: (*c["better"][:2], c["better"][2][:2], c["better"][3]), "better", "a list of the 3 trained"),
+        (lambda c: (*c["better"][:2], None, c["better"][3]), "better", "still empty"),
+    ],
+    ids=["one-number", "percent", "nan", "untrained", "twice", "seeds", "word", "bool", "noise-not-better",
+         "better-not-noise", "swapped", "hard-coded", "models-swapped", "bn-in-both", "two-models", "no-models"],
+)  # fmt: skip
+def test_ab_result_wrong_answers(case, verdict, message):
+    with_, without, models_with, models_without = case(ab_cases())
+    with pytest.raises(Failed, match=message):
+        checks.check_ab_result(with_, without, verdict, models_with, models_without, X_AB, Y_AB)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"steps": 2 * 157}, "took 314 training steps, but 2 epochs of 20,000 images in batches of 512 take 80")],
+    ids=["batch-128"],
+)
+def test_ab_result_wrong_setting(kwargs, message):
+    case = ab_experiment(WITH, WITHOUT, **kwargs)
+    with pytest.raises(Failed, match=message):
+        checks.check_ab_result(*case[:2], "better", *case[2:], X_AB, Y_AB)
+
+
+def test_ab_result_wrong_seeds():
+    w, wo, mw, mwo = ab_cases()["better"]
+    with pytest.raises(Failed, match=r"models_with\[0\]` did not start from seed 0"):
+        checks.check_ab_result([w[1], w[0], w[2]], wo, "better", [mw[1], mw[0], mw[2]], mwo, X_AB, Y_AB)
 
 
 # ------------------------------------------------------------------------- notebook 05
@@ -503,27 +620,56 @@ def test_coverage():
 # ------------------------------------------------------------------------- notebook 06
 
 
+def bar_page(left: int = 25, right: int = 35) -> np.ndarray:
+    """Exercise 1's picture of a 1: a dark vertical bar on light paper."""
+    page = np.ones((100, 60))
+    page[10:90, left:right] = 0
+    return page
+
+
+def right_reading(page) -> tuple[int, float]:
+    """Exercise 1's right answer for ``page``: the digit the template model reads in it, and its probability."""
+    from helpers.predict import predict_digit
+
+    digit, probabilities = predict_digit(template_model(), page, gate=False)
+    return digit, float(probabilities[digit])
+
+
 def test_digit_reading():
-    probabilities = np.full(10, 0.01)
-    probabilities[1] = 0.91
-    assert checks.check_digit_reading(1, 0.91).startswith("Correct: the model reads your picture as a 1,")
-    assert checks.check_digit_reading(np.int64(1), np.float32(0.91)).startswith("Correct:")
-    for digit, confidence, message in [
-        ((1, probabilities), 0.91, "unpack it"),
-        ("1", 0.91, "stored text '1'"),
-        (True, 0.91, "yes/no"),
-        (1.5, 0.91, "not a whole number"),
-        (1, probabilities, r"keep the probability of the digit: probabilities\[digit_1\]"),
-        (1, 91.0, "percentage"),
-        (1, math.nan, "NaN"),
-        (7, 0.91, "the model reads 7: does your picture show a 1\\? Draw a dark vertical bar"),
-        (1, 0.05, "at least 0.1"),
-        (1, 0.0, "at least 0.1"),
-        (1, 1.5, "percentage"),
-        (None, 0.91, "`digit_1` is still empty"),
+    model, page = template_model(), bar_page()
+    digit, confidence = right_reading(page)
+    probabilities = np.full(10, (1 - confidence) / 9)
+    probabilities[digit] = confidence
+    message = checks.check_digit_reading(digit, confidence, model, page)
+    assert message.startswith("Correct: the model reads your picture as a 1,")
+    assert checks.check_digit_reading(np.int64(digit), np.float32(confidence), model, page).startswith("Correct:")
+    seven = render(7)
+    for digit_1, confidence_1, picture, message in [
+        ((digit, probabilities), confidence, page, "unpack it"),
+        ("1", confidence, page, "stored text '1'"),
+        (True, confidence, page, "yes/no"),
+        (1.5, confidence, page, "not a whole number"),
+        (1, probabilities, page, r"keep the probability of the digit: probabilities\[digit_1\]"),
+        (1, 91.0, page, "percentage"),
+        (1, math.nan, page, "NaN"),
+        (7, confidence, page, "`digit_1` is 7, but the model reads your picture as a 1: store the digit"),
+        (7, confidence, seven, r"the model reads `page` as a 7: does it show a 1\? Draw a dark vertical bar"),
+        (1, 0.99, page, r"`confidence_1` is 0.99, but the model gives your picture 1.0000 for a 1: .*not a number you"),
+        (1, round(confidence, 2) - 0.01, page, "not a number you typed or rounded"),
+        (1, 1 - confidence, page, "at least 0.1"),
+        (1, 0.0, page, "at least 0.1"),
+        (1, 1.5, page, "percentage"),
+        (None, confidence, page, "`digit_1` is still empty"),
+        (1, confidence, None, "`page` is still empty"),
+        (1, confidence, np.ones((100, 60)), "the model cannot read your picture `page`: no digit found"),
     ]:
         with pytest.raises(Failed, match=message):
-            checks.check_digit_reading(digit, confidence)
+            checks.check_digit_reading(digit_1, confidence_1, model, picture)
+    thin = bar_page(28, 32)  # another picture, another probability: a hard-coded one fits only one of them
+    assert checks.check_digit_reading(*right_reading(thin), model, thin).startswith("Correct:")
+    assert not math.isclose(right_reading(thin)[1], confidence, rel_tol=1e-5)
+    with pytest.raises(Failed, match="not a number you typed"):
+        checks.check_digit_reading(1, confidence, model, thin)
 
 
 def test_centring_matters(digit_files):
@@ -578,6 +724,10 @@ def test_misread():
         ({"digit": 4, "weight": "heaviest"}, render, "render\\(\\*\\*misread\\) raised ValueError"),
         ({"digit": 4}, blank, "the model cannot read this picture: no digit found"),
         (None, render, "still empty"),
+        ({"digit": 6, "angle": 180}, render, "a 6 turned upside down is a 9 .*the model reads it right"),
+        ({"digit": 9, "angle": 180}, render, "a 9 turned upside down is a 6"),
+        ({"digit": 6, "angle": 170}, render, "a 6 turned upside down is a 9"),
+        ({"digit": 6, "angle": -180}, render, "a 6 turned upside down is a 9"),
     ]:
         with pytest.raises(Failed, match=message):
             checks.check_misread(misread, model, function)
@@ -637,6 +787,10 @@ def test_conv_params():
         (lambda k, c, f: k * k * c * f, "not the 32 biases"),
         (lambda k, c, f: k * k * f + f if c > 1 else k * k * c * f + f, "all 32 input channels"),
         (lambda k, c, f: k * c * f + f, "covers 5 × 5 pixels"),
+        (lambda k, c, f: k * k * c * f + c * f, r"one bias per filter \(64\), not one per filter and input channel"),
+        (lambda k, c, f: k * k * c * f + c, r"one bias per filter \(32\), not one per input channel"),
+        (lambda k, c, f: k * k * c + f, "each of the 32 filters has its own 5 × 5 × 1 weights"),
+        (lambda k, c, f: float(k * k * c * f + f), "store it as an int"),
         (lambda k, c, f: (k * k * c + 1) * (f + 1), "expected 832"),
         (18_496, "should be a function"),
         (lambda k, c, f: None, "forget `return`"),
@@ -672,6 +826,43 @@ def test_shift_accuracy():
     ]:
         with pytest.raises(Failed, match=message):
             checks.check_shift_accuracy(answer, RowModel(), X_ROWS, Y_ROWS)
+
+
+class PixelModel:
+    """Reads the one bright pixel of each image at (row, col) as the digit (row + 3 × col) % 10: every move counts."""
+
+    def predict(self, x, verbose=0):
+        rows, cols = np.divmod(np.asarray(x).reshape(len(x), -1).argmax(axis=1), 28)
+        return np.eye(10)[(rows + 3 * cols) % 10]
+
+
+# 28 copies of one pixel at (12, 6), read as 0; moved by (down, right) they read (down + 3 × right) % 10.
+# Each label is the reading of one move, in different numbers, so each move's accuracy is its own: 6/28 moved down 3.
+X_PIXEL = np.zeros((28, 28, 28), dtype=np.float32)
+X_PIXEL[:, 12, 6] = 1.0
+MOVES = {"down 3": (3, 6), "unshifted": (0, 1), "up": (7, 2), "right": (9, 3), "left": (1, 4), "down 2": (2, 5)}
+MOVES["down 4"] = (4, 7)  # digit read, images with that label
+Y_PIXEL = np.concatenate([np.full(n, digit) for digit, n in MOVES.values()])
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (1 / 28, "accuracy on the unshifted images"),
+        (2 / 28, "accuracy on images moved up"),
+        (3 / 28, "accuracy on images moved right"),
+        (4 / 28, "accuracy on images moved left"),
+        ((6 + 2 + 3 + 4) / 4 / 28, "mean over down, up, right and left"),
+        (22 / 28, "error rate"),
+        (5 / 28, "moved 2 pixels down"),
+        (7 / 28, "moved 4 pixels down"),
+        (6 / 2800, "is not it"),
+    ],
+)
+def test_shift_accuracy_names_each_wrong_value(answer, message):
+    assert checks.check_shift_accuracy(6 / 28, PixelModel(), X_PIXEL, Y_PIXEL).startswith("Correct:")
+    with pytest.raises(Failed, match=message):
+        checks.check_shift_accuracy(answer, PixelModel(), X_PIXEL, Y_PIXEL)
 
 
 def ink_gate() -> Gate:
@@ -792,7 +983,10 @@ def _two_trainings(name: str, digit_files) -> tuple[str, str]:
             for conf in (CONFIDENCE, confidence)
             for answered in [conf >= 0.9]
         ],
-        "check_digit_reading": lambda: [checks.check_digit_reading(1, c) for c in (0.91, 0.55)],
+        "check_digit_reading": lambda: [
+            checks.check_digit_reading(*right_reading(page), template_model(), page)
+            for page in (bar_page(), bar_page(28, 32))
+        ],
         "check_centring_matters": lambda: [
             checks.check_centring_matters(
                 no_centring, count_correct([no_centring(p) for p in paths], y), template_model(), paths, y
@@ -836,16 +1030,18 @@ SIGNATURES = {
     "check_most_ink_digit": "most_ink, x_train, y_train",
     "check_dense_params": "dense_params",
     "check_predictions": "first_predictions, model, x_val, y_val, x_test",
-    "check_dropout_gap": "gap_dropout_05, history_05, model_05, reference_gap",
+    "check_dropout_gap": "gap_dropout_05, history_05, model_05, reference_gap, n_images",
     "check_logit_gradient": "logit_gradient",
     "check_early_stopping": "stopped_epoch_3, kept_epoch_3, history, patience",
     "check_wide_params": "params_wide",
     "check_mean_accuracy": "improved_mean, runs, model_name, metric",
-    "check_ab_result": "with_technique, without_technique, verdict, technique",
+    "check_ab_result": (
+        "with_technique, without_technique, verdict, models_with, models_without, x_val, y_val, technique, layer"
+    ),
     "check_most_common_mistake": "most_common_mistake, cm",
     "check_recall": "recall_9, cm, digit",
     "check_coverage": "coverage, accuracy_answered, confidence, predicted, y, threshold",
-    "check_digit_reading": "digit_1, confidence_1, expected",
+    "check_digit_reading": "digit_1, confidence_1, model, page, expected",
     "check_centring_matters": "no_centring, correct_uncentred, model, paths, labels",
     "check_misread": "misread, model, render",
     "check_conv_params": "conv_params",
@@ -869,6 +1065,8 @@ def cases(paths, labels):
     x = np.arange(256, dtype=np.uint8).reshape(16, 16)
     history, model_05 = {"accuracy": ACC, "val_accuracy": VAL}, dropout_model(0.5, 0.5)
     model_28, coverage_args = template_model(), (CONFIDENCE, PREDICTED, Y_COVERAGE, 0.99)
+    ab = ab_cases()["better"]
+    ab_rest = (*ab[2:], X_AB, Y_AB)
     return {
         "class_proportions": ("array", checks.check_class_proportions, 0, (Y_TEST, Y_TRAIN)),
         "scaled": ("array", checks.check_scaled, 0, (x,)),
@@ -883,15 +1081,15 @@ def cases(paths, labels):
         "kept_epoch": ("integer", checks.check_early_stopping, 1, (6, ES_HISTORY)),
         "wide_params": ("integer", checks.check_wide_params, 0, ()),
         "mean_accuracy": ("number", checks.check_mean_accuracy, 0, (RUNS, "improved")),
-        "ab_with": ("per_seed", checks.check_ab_result, 0, (WITHOUT, "better")),
-        "ab_without": ("per_seed", checks.check_ab_result, 1, (WITH, "better")),
-        "ab_verdict": ("verdict", checks.check_ab_result, 2, (WITH, WITHOUT)),
+        "ab_with": ("per_seed", checks.check_ab_result, 0, (ab[1], "better", *ab_rest)),
+        "ab_without": ("per_seed", checks.check_ab_result, 1, (ab[0], "better", *ab_rest)),
+        "ab_verdict": ("verdict", checks.check_ab_result, 2, (*ab[:2], *ab_rest)),
         "most_common_mistake": ("pair", checks.check_most_common_mistake, 0, (CM,)),
         "recall": ("number", checks.check_recall, 0, (CM, 9)),
         "coverage": ("number", checks.check_coverage, 0, (0.5, *coverage_args)),
         "accuracy_answered": ("number", checks.check_coverage, 1, (0.4, *coverage_args)),
-        "digit": ("integer", checks.check_digit_reading, 0, (0.9,)),
-        "confidence": ("number", checks.check_digit_reading, 1, (1,)),
+        "digit": ("integer", checks.check_digit_reading, 0, (0.9, model_28, bar_page())),
+        "confidence": ("number", checks.check_digit_reading, 1, (1, model_28, bar_page())),
         "no_centring": ("function", checks.check_centring_matters, 0, (0, model_28, paths, labels)),
         "correct_uncentred": ("integer", checks.check_centring_matters, 1, (no_centring, model_28, paths, labels)),
         "misread": ("dict", checks.check_misread, 0, (model_28, render)),

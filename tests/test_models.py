@@ -225,3 +225,71 @@ def test_load_or_train_trains_and_saves_a_missing_model(monkeypatch, tmp_path, c
     np.testing.assert_allclose(
         models.load_model(tmp_path / "baseline.keras").predict(x[:4], verbose=0), model.predict(x[:4], verbose=0)
     )
+
+
+# ---------------------------------------------------------------- the CNN candidates and the schedules' span
+
+
+def test_every_cnn_body_builds_and_predicts_ten_probabilities():
+    assert set(models.CNN_BODIES) == {"strided", "pooling", "one_conv", "keras_io"}
+    expected_parameters = {
+        "strided": 422_154,
+        "pooling": 422_154,
+        "one_conv": (5 * 5 * 32 + 32) + (14 * 14 * 32 * 128 + 128) + (128 * 10 + 10),  # 805,066
+        "keras_io": (3 * 3 * 32 + 32) + (3 * 3 * 32 * 64 + 64) + (5 * 5 * 64 * 10 + 10),  # 34,826: keras.io's count
+    }
+    for body, parameters in expected_parameters.items():
+        model = models.build_cnn(n_train=1_000, epochs=2, body=body)
+        assert model.name == ("cnn" if body == "strided" else f"cnn_{body}")
+        assert model.count_params() == parameters, body
+        assert model.input_shape == (None, 28, 28) and model.output_shape == (None, 10)
+        assert type(model.layers[1]).__name__ == "RandomTranslation"  # every candidate trains on shifted images
+        probabilities = model.predict(np.zeros((2, 28, 28), "float32"), verbose=0)
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_the_pooling_body_reaches_the_strided_bodys_sizes_by_max_pooling():
+    strided, pooling = (models.build_cnn(n_train=1_000, body=b) for b in ("strided", "pooling"))
+    assert strided.count_params() == pooling.count_params() == 422_154
+
+    def before_flatten(model):
+        flatten = next(i for i, layer in enumerate(model.layers) if isinstance(layer, keras.layers.Flatten))
+        return tuple(model.layers[flatten - 1].output.shape[1:])
+
+    assert before_flatten(strided) == before_flatten(pooling) == (7, 7, 64)
+    kinds = [type(layer).__name__ for layer in pooling.layers]
+    assert kinds.count("MaxPooling2D") == 2 and "MaxPooling2D" not in [type(x).__name__ for x in strided.layers]
+    convolutions = [layer for layer in pooling.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [c.strides for c in convolutions] == [(1, 1), (1, 1)]  # full resolution, then pooled
+    assert layer_summary(models.build_cnn(n_train=1_000)) == layer_summary(strided)  # "strided" is the default
+
+
+def test_an_unknown_cnn_body_names_the_choices():
+    with pytest.raises(ValueError, match=r"unknown CNN body 'resnet'.*keras_io.*one_conv.*pooling.*strided"):
+        models.build_cnn(body="resnet")
+
+
+def _learning_rate_at(model, step: int) -> float:
+    model.optimizer.iterations.assign(step)
+    return float(model.optimizer.learning_rate)
+
+
+@pytest.mark.parametrize(
+    ("build", "epochs", "default_epochs"),
+    [
+        (lambda n, e: models.build_cnn(n, e), 3, models.CNN_EPOCHS),
+        (lambda n, e: models.build_cnn(n, e, body="keras_io"), 4, models.CNN_EPOCHS),
+        (lambda n, e: models.build_improved(n, e), 4, models.IMPROVED_EPOCHS),
+    ],
+)
+def test_the_cosine_schedule_spans_the_epochs_asked_for(build, epochs, default_epochs):
+    steps_per_epoch = -(-50_000 // models.IMPROVED_BATCH_SIZE)  # 98 batches of 512
+    end = steps_per_epoch * epochs
+    model = build(50_000, epochs)
+    assert model.optimizer.get_config()["learning_rate"]["config"]["decay_steps"] == end
+    assert _learning_rate_at(model, 0) == pytest.approx(models.IMPROVED_PEAK_LR)
+    assert _learning_rate_at(model, end // 2) == pytest.approx(models.IMPROVED_PEAK_LR / 2, rel=1e-3)
+    assert _learning_rate_at(model, end) == pytest.approx(0, abs=1e-9)
+    default = build(50_000, default_epochs)  # the recipe's own length: at ``end`` it is still far from 0
+    assert _learning_rate_at(default, end) > 0.5 * models.IMPROVED_PEAK_LR
+    assert _learning_rate_at(default, steps_per_epoch * default_epochs) == pytest.approx(0, abs=1e-9)

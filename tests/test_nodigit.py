@@ -10,7 +10,8 @@ from __future__ import annotations
 from helpers import models as course_models
 from helpers import nodigit
 from helpers.nodigit import Gate, load_gate, not_digits, prepare, save_gate, threshold_for
-from helpers.predict import NoDigitError, predict_digit, predict_folder
+from helpers.predict import NoDigitError, choose_gate, predict_digit, predict_folder
+from helpers.preprocess import to_mnist
 
 import json
 import re
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 from matplotlib import font_manager
 from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage
 
 
 def ink_gate(weight: float, bias: float, threshold: float = 0.5) -> Gate:
@@ -74,6 +76,159 @@ def test_letters_use_the_chosen_group_of_fonts(capfd):
     assert not any(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(train, test, strict=True))
     assert capfd.readouterr().err == "", "Matplotlib's font lookup must not warn (the fonts without bold)"
     assert not set(nodigit.LETTERS) & set("OoDQIlJjZzSsBbGgq"), "letters a reader takes for digits are left out"
+    assert not set(nodigit.LETTERS) & set("LTVXYtvxyCcUufrhn"), "and letters of one or two strokes, or lone arcs"
+
+
+# ------------------------------------------------------------------ no drawing reads as a digit
+
+# Measured on the ink that reaches the model (after to_mnist's thresholding), not on how it was drawn:
+# a picture is "strokes" (a 1, a 7, an L, a +, an 11) when at most two straight bands, each as wide as
+# the pen, cover 97% of its ink and the pen is thin beside the picture; a "ring" (a 0) when it is one
+# piece of ink around one large hole, and the hole filled in is close to an ellipse.
+
+
+def ink_of(picture) -> np.ndarray:
+    """The ink that the preprocessing keeps (faint pixels and specks removed), scaled to 80 pixels, with a margin."""
+    cropped = to_mnist(picture, return_steps=True)[1]["cropped"] > 0
+    return np.pad(ndimage.zoom(cropped, 80 / max(cropped.shape), order=0), 20)
+
+
+def pen_width(ink: np.ndarray) -> float:
+    """Twice the median depth of the strokes' middles: the width of the pen, as in to_mnist's _thicken."""
+    depth = ndimage.distance_transform_edt(np.pad(ink, 1))[1:-1, 1:-1]
+    ridge = (depth > 0) & (depth >= ndimage.maximum_filter(depth, size=3))
+    return 2 * float(np.median(depth[ridge]))
+
+
+def straight_bands(ink: np.ndarray, most: int = 2, cover: float = 0.97) -> int:
+    """How many straight bands as wide as the pen cover ``cover`` of the ink, greedily (most + 1: more)."""
+    ys, xs = np.nonzero(ink)
+    if len(xs) > 3000:  # noise: a sample of its pixels says as much
+        keep = np.random.default_rng(0).choice(len(xs), 3000, replace=False)
+        ys, xs = ys[keep], xs[keep]
+    band = pen_width(ink) + 2
+    angles = np.deg2rad(np.arange(0, 180, 2))
+    rho = xs[:, None] * np.cos(angles) + ys[:, None] * np.sin(angles)  # each pixel's offset along each direction
+    left = np.ones(len(xs), bool)
+    for k in range(1, most + 1):
+        best = (-1, 0, 0.0)  # (pixels in the band, direction, where the band starts)
+        for a in range(len(angles)):
+            r = np.sort(rho[left, a])
+            counts = np.searchsorted(r, r + band, side="right") - np.arange(len(r))
+            i = int(np.argmax(counts))
+            best = max(best, (int(counts[i]), a, float(r[i])))
+        _, a, start = best
+        left &= ~((rho[:, a] >= start) & (rho[:, a] <= start + band))
+        if left.sum() <= (1 - cover) * len(xs):
+            return k
+    return most + 1
+
+
+def is_strokes(ink: np.ndarray) -> bool:
+    """One or two straight strokes or bars (a 1, a 7, an L, a +, an 11): thin bands cover the ink."""
+    ys, xs = np.nonzero(ink)
+    return pen_width(ink) <= max(np.ptp(ys), np.ptp(xs)) / 3 and straight_bands(ink) <= 2
+
+
+def is_ring(ink: np.ndarray) -> bool:
+    """A lone ring (a 0): one piece of ink around one large hole, its outline close to an ellipse."""
+    if ndimage.label(ink, structure=np.ones((3, 3)))[1] != 1:
+        return False
+    filled = ndimage.binary_fill_holes(ink)
+    holes = filled & ~ink
+    if ndimage.label(holes)[1] != 1 or holes.sum() < 0.2 * filled.sum():
+        return False
+    ys, xs = np.nonzero(filled)
+    centre, cov = np.array([ys.mean(), xs.mean()]), np.cov(np.stack([ys, xs]).astype(float))
+    offsets = np.stack(np.mgrid[: ink.shape[0], : ink.shape[1]], axis=-1) - centre
+    ellipse = np.einsum("...i,ij,...j->...", offsets, np.linalg.inv(cov), offsets) <= 4  # same moments
+    return (ellipse & filled).sum() / (ellipse | filled).sum() >= 0.9
+
+
+def drawn(*shapes: tuple[str, tuple], width: int = 6) -> Image.Image:
+    """A 96×96 picture drawn by hand: (method of ImageDraw, its coordinates) for each part."""
+    img = Image.new("L", (96, 96), 240)
+    pen = ImageDraw.Draw(img)
+    for method, xy in shapes:
+        if method == "line":
+            pen.line(xy, fill=20, width=width, joint="curve")
+        else:
+            getattr(pen, method)(xy, outline=20, width=width)
+    return img
+
+
+READ_AS_DIGITS = {  # what the old generator drew, and what a person reads as a digit
+    "a bar at the edge (a 1)": drawn(("line", [(4, 35), (4, 92)]), width=8),
+    "a slanted stroke (a 1)": drawn(("line", [(50, 10), (35, 85)])),
+    "a filled bar (a 1)": drawn(("rectangle", (40, 10, 55, 85))),
+    "an angle (a 7)": drawn(("line", [(20, 15), (75, 15), (35, 85)])),
+    "an L": drawn(("line", [(25, 10), (25, 80), (70, 80)])),
+    "a cross (a +)": drawn(("line", [(48, 10), (48, 86)]), ("line", [(10, 48), (86, 48)])),
+    "two bars (an 11)": drawn(("line", [(30, 10), (30, 86)]), ("line", [(60, 10), (60, 86)])),
+    "an ellipse (a 0)": drawn(("ellipse", (25, 8, 70, 88))),
+    "a hexagon (a 0)": drawn(("polygon", [(48, 8), (78, 28), (78, 68), (48, 88), (18, 68), (18, 28)])),
+}
+SPOKES = [(38 * np.cos(a), 38 * np.sin(a)) for a in (0.3, 1.35, 2.4)]
+NOT_DIGITS = {
+    "an asterisk": drawn(*[("line", [(48 - dx, 48 - dy), (48 + dx, 48 + dy)]) for dx, dy in SPOKES]),
+    "a filled square": drawn(("rectangle", (20, 20, 76, 76)), width=28),
+    "a triangle": drawn(("polygon", [(48, 10), (86, 80), (10, 80)])),
+    "a box": drawn(("rectangle", (10, 25, 86, 70))),
+    "a grid": drawn(*[("line", xy) for k in (35, 61) for xy in ([(k, 10), (k, 86)], [(10, k), (86, k)])]),
+}
+
+
+@pytest.mark.parametrize("name", READ_AS_DIGITS)
+def test_the_measure_catches_pictures_that_read_as_digits(name):
+    ink = ink_of(READ_AS_DIGITS[name])
+    assert is_strokes(ink) or is_ring(ink), f"{name} is not caught"
+
+
+@pytest.mark.parametrize("name", NOT_DIGITS)
+def test_the_measure_lets_other_pictures_be(name):
+    ink = ink_of(NOT_DIGITS[name])
+    assert not is_strokes(ink) and not is_ring(ink), f"{name} is taken for a digit"
+
+
+@pytest.mark.parametrize("kind", nodigit.KINDS)
+def test_no_drawing_is_a_stroke_an_angle_or_a_ring(kind):
+    """300 of each kind, in the test fonts: none is one or two straight strokes, or a lone ring."""
+    images, _ = not_digits(300, seed=11, fonts="test", kinds=[kind])
+    inks = [ink_of(image) for image in images]
+    strokes = [i for i, ink in enumerate(inks) if is_strokes(ink)]
+    rings = [i for i, ink in enumerate(inks) if is_ring(ink)]
+    assert strokes == [] and rings == [], f"{kind}s that read as digits: strokes at {strokes}, rings at {rings}"
+
+
+@pytest.mark.parametrize("fonts", sorted(nodigit.FONTS))
+def test_no_letter_is_a_stroke_an_angle_or_a_ring(fonts):
+    """Every letter of LETTERS in every font of the group, small and large."""
+    caught = []
+    for family in nodigit.FONTS[fonts]:
+        for size in (40, 79):
+            font = nodigit._font(family, size, bold=False)
+            for letter in nodigit.LETTERS:
+                img = Image.new("L", (96, 96), 240)
+                ImageDraw.Draw(img).text((48, 48), letter, font=font, fill=20, anchor="mm")
+                ink = ink_of(img)
+                if is_strokes(ink) or is_ring(ink):
+                    caught.append(f"{letter} ({family}, {size})")
+    assert caught == [], f"letters that read as digits: {caught}"
+
+
+def test_a_scribble_crosses_itself_and_turns():
+    seven = np.array([[0.0, 0], [1, 0], [0.3, 1]])
+    hourglass = np.array([[0.0, 0], [1, 1], [0, 1], [1, 0]])  # a Z with a slanted middle: one crossing
+    x_and_back = np.array([[0.0, 0], [1, 1], [0.5, 0.5], [1, 0], [0, 1], [0.99, 0.02]])  # an X, drawn twice
+    assert nodigit._crossings(seven) == 0 and nodigit._two_directions_share(seven) == 1.0
+    assert nodigit._crossings(hourglass) == 1
+    assert nodigit._crossings(x_and_back) >= 2 and nodigit._two_directions_share(x_and_back) > 0.95
+    for path in (nodigit._tangle(np.random.default_rng(seed), margin=6.0) for seed in range(200)):
+        assert nodigit._crossings(path) >= nodigit.MIN_CROSSINGS
+        assert nodigit._two_directions_share(path) <= nodigit.MAX_TWO_DIRECTIONS
+        box = np.hypot(*np.ptp(path, axis=0))
+        assert np.hypot(*np.diff(path, axis=0).T).min() >= nodigit.MIN_SEGMENT * box * 0.999, "no short pieces"
+        assert path.min() >= 6 and path.max() <= nodigit.SIDE - 6, "the whole scribble inside the picture"
 
 
 @pytest.mark.parametrize(
@@ -242,24 +397,24 @@ def test_a_classifier_saved_as_the_gate_is_refused_when_loaded(tmp_path, monkeyp
         predict_digit(classifier, three(), gate=Gate(ten_class_model(), 0.5))  # a gate made by hand
 
 
-def test_course_gate_reads_an_edited_threshold_file(tmp_path, monkeypatch):
+def test_the_saved_gate_reads_an_edited_threshold_file(tmp_path, monkeypatch):
     monkeypatch.setattr(course_models, "MODELS_DIR", tmp_path)
     save_gate(ink_gate(0.0, 0.0, threshold=0.2), tmp_path / "gate.keras")
-    assert nodigit.course_gate().threshold == 0.2
+    assert choose_gate(True)[0].threshold == 0.2
     (tmp_path / "gate.json").write_text('{"threshold": 0.35}')  # gate.keras itself is untouched
-    assert nodigit.course_gate().threshold == 0.35
+    assert choose_gate(True)[0].threshold == 0.35
     (tmp_path / "gate.json").write_text('{"threshold": -1}')
     with pytest.raises(ValueError, match="must be a number from 0 to 1"):
-        nodigit.course_gate()
+        choose_gate(True)[0]
 
 
-def test_course_gate_loads_the_saved_gate_once_and_again_when_it_changes(tmp_path, monkeypatch):
+def test_the_saved_gate_is_loaded_once_and_again_when_it_changes(tmp_path, monkeypatch):
     monkeypatch.setattr(course_models, "MODELS_DIR", tmp_path)
     save_gate(ink_gate(0.0, 0.0, threshold=0.2), tmp_path / "gate.keras")
-    first = nodigit.course_gate()
-    assert first.threshold == 0.2 and nodigit.course_gate() is first  # loaded once
+    first = choose_gate(True)[0]
+    assert first.threshold == 0.2 and choose_gate(True)[0] is first  # loaded once
     save_gate(ink_gate(0.0, 0.0, threshold=0.3), tmp_path / "gate.keras")
-    assert nodigit.course_gate().threshold == 0.3  # saved again: loaded again
+    assert choose_gate(True)[0].threshold == 0.3  # saved again: loaded again
 
 
 def test_the_course_gate_architecture():

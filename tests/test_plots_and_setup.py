@@ -89,6 +89,18 @@ def test_learning_curves_mark_the_best_validation_epoch_and_zoom_on_validation_l
     plt.close(fig)
 
 
+@pytest.mark.parametrize("epochs", [3, 10, 20, 60])
+def test_learning_curve_ticks_are_whole_epochs_and_few(epochs):
+    ramp = list(np.linspace(1.0, 0.1, epochs))
+    fig = plots.plot_learning_curves({"loss": ramp, "val_loss": ramp, "accuracy": ramp, "val_accuracy": ramp})
+    fig.canvas.draw()
+    for ax in fig.axes:
+        low, high = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if low <= t <= high]
+        assert all(float(t).is_integer() for t in ticks) and 2 <= len(ticks) <= 7, (epochs, ticks)
+    plt.close(fig)
+
+
 def test_course_style_is_sharp_and_uses_constrained_layout():
     plots.use_course_style()
     try:
@@ -129,5 +141,29 @@ def test_plot_prediction():
         assert [t.get_text() for t in bar_ax.get_yticklabels()] == ["8", "5", "3"]  # most probable on top
         assert bar_ax.get_xlabel() == "probability" and bar_ax.get_ylabel() == "digit"
         assert image_ax.images[0].get_cmap().name == "gray_r"
+    finally:
+        plt.close(fig)
+
+
+def test_reliability_diagram_shows_each_model_the_diagonal_and_the_counts():
+    from helpers import evaluation
+
+    confidence = np.array([0.35, 0.55, 0.85, 0.95, 0.99, 0.99])
+    right = np.array([False, True, False, True, True, True])
+    tables = {
+        "a": evaluation.reliability_table(confidence, right),
+        "b": evaluation.reliability_table(confidence, ~right),
+    }
+    fig = plots.plot_reliability(tables, title="q?")
+    try:
+        top, bottom = fig.axes
+        assert fig.get_suptitle() == "q?"
+        lines = {line.get_label(): line for line in top.lines}
+        assert list(lines["perfectly calibrated"].get_xydata().tolist()) == [[0, 0], [1, 1]]
+        assert list(lines["a"].get_ydata()) == [0.0, 1.0, 0.0, 1.0]  # the 4 filled bins only, empty ones left out
+        assert list(lines["b"].get_xdata()) == pytest.approx([0.35, 0.55, 0.85, (0.95 + 0.99 + 0.99) / 3])
+        assert top.get_ylabel() == "accuracy in the bin" and "confidence" in bottom.get_xlabel()
+        assert bottom.get_yscale() == "log"
+        assert sorted(round(p.get_height()) for p in bottom.patches) == [1, 1, 1, 1, 1, 1, 3, 3]
     finally:
         plt.close(fig)

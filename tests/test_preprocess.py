@@ -84,6 +84,18 @@ def test_return_steps_shows_every_step():
     assert np.array_equal(steps["centred 28×28"], x)
 
 
+def test_scaling_to_20_pixels_puts_no_gray_on_the_paper():
+    """Gray only at a stroke's edge: Lanczos's ringing left faint values two and more pixels from the ink."""
+    ell = np.zeros((100, 100), np.float32)
+    ell[:, :20], ell[80:, :] = 1, 1  # an L: two bars 4 pixels thick once scaled by 0.2
+    three = to_mnist(IMAGES / "3_serif_gray_on_white_offcentre.png", return_steps=True)[1]["strokes thickened"]
+    for picture in [ell, three]:
+        small = preprocess._scale_to_box(picture)
+        far_from_ink = ndimage.distance_transform_edt(small < 0.5) >= 2
+        assert max(small.shape) == 20 and far_from_ink.any()
+        assert not small[far_from_ink].any(), "gray pixels two or more pixels away from the strokes"
+
+
 def test_thin_pen_strokes_are_thickened_to_mnist_width():
     img = Image.new("L", (400, 400), 255)
     ImageDraw.Draw(img).line([(120, 80), (280, 80), (180, 330)], fill=0, width=3)
@@ -416,7 +428,8 @@ def test_predict_folder_one_bad_file_does_not_stop_the_others(model, tmp_path):
     (tmp_path / "c_broken.png").write_text("oops")
     (tmp_path / "notes.txt").write_text("not an image")
     table = predict_folder(model, tmp_path, gate=False)
-    assert list(table.columns) == ["file", "digit", "confidence", "top3", "error"]
+    assert list(table.columns) == ["file", "digit", "confidence", "top3", "error", "model", "gate"]
+    assert set(table.model) == {model.name} and table.gate.isna().all()  # who read them, and no gate
     assert list(table.file) == ["a_seven.JPG", "b_three.png", "c_broken.png"]
     good, bad = table.iloc[:2], table.iloc[2]
     assert all(type(d) is int and 0 <= d <= 9 for d in good.digit)
