@@ -128,11 +128,8 @@ def benchmark_accuracy(path: str | os.PathLike | None = None, models: Sequence[s
 
     wanted, path = models, Path(path) if path is not None else BENCHMARK_RESULTS
     remeasure = "run `make bench` (or `python benchmarks/bench.py --only accuracy`)"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: {remeasure} to measure the models")
-    results = json.loads(path.read_text(encoding="utf-8"))
-    section = results.get("accuracy") if isinstance(results, dict) else None
-    models = section.get("models") if isinstance(section, dict) else None
+    section = _benchmark_section("accuracy", path)
+    models = section.get("models")
     if not models or not all(m.get("runs") and all("val_accuracy" in r for r in m["runs"]) for m in models.values()):
         raise ValueError(f"{path} holds no accuracy measured on the validation split (an older format): {remeasure}")
     if wanted is not None:
