@@ -2,7 +2,8 @@
 # the environment is only (re)installed when pyproject.toml or the lock file changed.
 #
 #   make run    execute every notebook into build/ (the committed ones stay untouched)
-#   make test   lint, unit tests, nbval over notebooks/, JupyterLab in headless Chromium
+#   make test   lint, unit tests, nbval over notebooks/ (TensorFlow), JupyterLab in headless Chromium
+#   make test-jax  the whole series again under Keras' JAX backend, from an installed wheel (CI runs it)
 #   make test-numerics  nbval again with other numerics (oneDNN off, one CPU): CI runs it after make test
 #   make lab    open JupyterLab on notebooks/
 #   make data   fetch and verify MNIST only
@@ -32,11 +33,11 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_san
 export JUPYTER_PREFER_ENV_PATH := 1
 export PYTHONNOUSERSITE := 1
 
-.PHONY: help install run bench test test-numerics test-browser browser lint format lab data student lock clean
+.PHONY: help install run bench test test-jax test-numerics test-browser browser lint format lab data student lock clean
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; ok = (3, 10) <= v < (3, 14); \
@@ -82,8 +83,16 @@ bench: data $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/report.py --readme README.md
 
+# Two pytest-xdist workers: the notebooks in order on one (then the browser tests, which open what they
+# saved), every other test module beside them on the other (conftest.py groups them). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: data browser sandbox $(TEST_STAMP)
-	$(BIN)/python -m pytest $(NBVAL_FLAGS) notebooks tests
+	$(BIN)/python -m pytest $(NBVAL_FLAGS) -m "not jax" -n $(TEST_WORKERS) --dist loadgroup notebooks tests
+
+# The series under JAX (tests/test_installed.py, marker "jax"): the backend a student gets where
+# TensorFlow has no wheels, proved on every notebook. Its own target keeps make test the fast path.
+test-jax: data $(TEST_STAMP)
+	$(BIN)/python -m pytest -m jax tests
 
 # nbval over every notebook on a machine made to differ: oneDNN's kernels off and the kernel pinned
 # to one CPU (where taskset exists), so floating-point sums run in another order, and the models

@@ -1,6 +1,9 @@
 """Notebook 02's seed baseline in plain Keras, no helpers: what bench.py times the notebooks' path against.
 
-python benchmarks/bare_keras.py '{"data": "mnist.npz", "seed": 42, "epochs": 6, "batch_size": 128}' out.json
+python benchmarks/bare_keras.py '{"data": "mnist.npz", "n_train": null, "seed": 42, "epochs": 6, "batch_size": 128}' \
+    out.json
+
+bench.py passes every setting (notebook 02's seed and batch size come from there), so none has a default here.
 """
 
 import json
@@ -13,14 +16,17 @@ import numpy as np
 VALIDATION_SIZE = 10_000  # as helpers.training.train_val_split: the last 10,000 training images validate
 
 
-def split_and_scale(x, y, n_train=None):
-    """``(x_train, y_train), (x_val, y_val)``: the last 10,000 held back, pixels scaled to [0, 1]."""
+def split_and_scale(x, y, n_train):
+    """``(x_train, y_train), (x_val, y_val)``: the last 10,000 held back, the first ``n_train`` (None: all) to train.
+
+    Pixels scaled to [0, 1].
+    """
     x_train, y_train = x[:-VALIDATION_SIZE][:n_train], y[:-VALIDATION_SIZE][:n_train]
     x_val, y_val = x[-VALIDATION_SIZE:], y[-VALIDATION_SIZE:]
     return (x_train.astype("float32") / 255.0, y_train), (x_val.astype("float32") / 255.0, y_val)
 
 
-def train(data, n_train=None, seed=42, epochs=10, batch_size=128):
+def train(data, n_train, seed, epochs, batch_size):
     """Train on ``data`` (an .npz of MNIST as loaded); each epoch's seconds, the test accuracy, the parameters."""
     import keras
     from keras import layers

@@ -5,8 +5,9 @@
     python benchmarks/bench.py --quick             # smoke test, tiny settings -> build/bench-quick/
     python benchmarks/bench.py --out FOLDER        # write results.json and results.md there
 
-Sections: notebooks, efficiency (the notebooks' path against bare_keras.py), batch_size, accuracy. Every
-training runs in a fresh process as the notebooks train: load_mnist, train_val_split, x.astype("float32") / 255.0.
+Sections: notebooks, efficiency (the notebooks' path against bare_keras.py), batch_size, accuracy, steps, cnn,
+gate. Every training runs in a fresh process as the notebooks train: load_mnist, train_val_split,
+x.astype("float32") / 255.0, and the model's recipe in helpers.models.RECIPES (epochs, batch size, builder).
 """
 
 from __future__ import annotations
@@ -25,16 +26,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "scripts")]
 from helpers.files import write_atomic  # noqa: E402
+from helpers.results import RESULTS  # noqa: E402
 
 import report  # noqa: E402
 
-SEED, BASELINE = 42, {"epochs": 10, "batch_size": 128}  # notebook 02's fit cell
+SEED = 42  # notebook 02's seed
 ENV = dict(KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3", JUPYTER_PREFER_ENV_PATH="1", PYTHONNOUSERSITE="1")
 FULL = {"notebooks": {"runs": 3, "only_first": False}, "efficiency": {"pairs": 4, "epochs": 6, "n_train": None}}
-FULL["batch_size"] = {"batch_sizes": [32, 128, 512], "epochs": 10, "n_train": None}
+FULL["batch_size"] = {"batch_sizes": [32, 128, 512], "epochs": None, "n_train": None}  # None: the recipe's
 FULL["accuracy"] = {"seeds": [0, 1, 2, 3, 4], "epochs": None, "n_train": None}
 FULL["steps"] = {"seeds": [0, 1, 2, 3, 4], "n_train": None}
-FULL["cnn"] = {"seeds": [0, 1, 2], "epochs": 10, "n_train": None}
+FULL["cnn"] = {"seeds": [0, 1, 2], "epochs": None, "n_train": None}  # equal epochs; None: the improved model's
 FULL["gate"] = {"seeds": [0, 1, 2, 3, 4], "n_train": None}
 QUICK = {"runs": 1, "only_first": True, "pairs": 1, "epochs": 2, "n_train": 6000, "seeds": [0, 1]}  # where a key fits
 
@@ -72,12 +74,6 @@ def run_worker(task: dict) -> dict:
         return json.loads((Path(tmp) / "result.json").read_text())
 
 
-def cnn_builder(body: str):
-    from helpers import models as m
-
-    return lambda n, e: m.build_cnn(n, e, body=body)
-
-
 def work_series(model: str, seeds: list[int], epochs=None, batch_size=None, n_train=None) -> dict:
     """Train ``model`` once per seed as its notebook does: accuracy and seconds of each training."""
     from helpers import models as m  # helpers first, as in the notebooks: it quiets TensorFlow's start-up
@@ -91,39 +87,44 @@ def work_series(model: str, seeds: list[int], epochs=None, batch_size=None, n_tr
     x_train, x_val, x_test = (x.astype("float32") / 255.0 for x in (x_train[:n_train], x_val, x_test))
     y_train = y_train[:n_train]
 
+    baseline, improved, cnn = (m.RECIPES[name] for name in ("baseline", "improved", "cnn"))
+
     def build_adam(learning_rate):  # notebook 04's steps: the baseline's layers with another optimizer
         def build(n, e):
-            net = m.build_baseline()
+            net = baseline["build"](n)
             net.compile(optimizer=keras.optimizers.Adam(learning_rate(n, e)), loss=net.loss, metrics=["accuracy"])
             return net
 
         return build
 
-    improved = {"epochs": m.IMPROVED_EPOCHS, "batch_size": m.IMPROVED_BATCH_SIZE}
-    cnn = {"epochs": m.CNN_EPOCHS, "batch_size": m.CNN_BATCH_SIZE}
-    builders = {  # name: (build(n_train, epochs), the notebook's epochs and batch size)
-        "baseline": (lambda n, e: m.build_baseline(), BASELINE),
-        "seed_improved": (lambda n, e: m.build_seed_improved(), BASELINE),
+    # name: (build(n_train, epochs), the recipe whose epochs and batch size it trains with). The improved
+    # model's and the CNN's builders take the epochs too: their learning-rate schedule spans the training.
+    builders = {
+        "baseline": (lambda n, e: baseline["build"](n), baseline),
+        "seed_improved": (lambda n, e: m.build_seed_improved(), baseline),  # notebook 04 trains it as the baseline
         "batch512": (build_adam(lambda n, e: 1e-3), improved),  # Adam's default rate, batches of 512
         "batch512_lr3e-3": (build_adam(lambda n, e: m.IMPROVED_PEAK_LR), improved),  # the peak rate, constant
-        "schedule": (build_adam(lambda n, e: m.improved_schedule(n, e)), improved),  # ... decaying (cosine)
-        "improved": (lambda n, e: m.build_improved(n, e), improved),
-        **{f"cnn_{b}" if b != "strided" else "cnn": (cnn_builder(b), cnn) for b in m.CNN_BODIES},
+        "schedule": (build_adam(m.improved_schedule), improved),  # ... decaying (cosine)
+        "improved": (improved["build"], improved),
+        **{
+            "cnn" if body == "strided" else f"cnn_{body}": (lambda n, e, body=body: cnn["build"](n, e, body=body), cnn)
+            for body in m.CNN_BODIES
+        },
     }
     build, recipe = builders[model]
-    recipe = {"epochs": epochs or recipe["epochs"], "batch_size": batch_size or recipe["batch_size"]}
+    fit = {"epochs": epochs or recipe["epochs"], "batch_size": batch_size or recipe["batch_size"]}
     runs = []
     for seed in seeds:
         keras.utils.set_random_seed(seed)
-        net, timer, start = build(len(x_train), recipe["epochs"]), EpochTimer(), time.perf_counter()
-        net.fit(x_train, y_train, validation_data=(x_val, y_val), callbacks=[timer], verbose=0, **recipe)
+        net, timer, start = build(len(x_train), fit["epochs"]), EpochTimer(), time.perf_counter()
+        net.fit(x_train, y_train, validation_data=(x_val, y_val), callbacks=[timer], verbose=0, **fit)
         run = {"seed": seed, "val_accuracy": float(net.evaluate(x_val, y_val, verbose=0)[1])}
         run["test_accuracy"] = float(net.evaluate(x_test, y_test, verbose=0)[1])
         runs.append(run | {"train_seconds": time.perf_counter() - start, "epoch_seconds": timer.seconds})
         parameters = net.count_params()
         keras.backend.clear_session()
     samples = {"train_samples": len(x_train), "validation_samples": len(x_val), "test_samples": len(x_test)}
-    return {"model": model, "parameters": parameters, **recipe, **samples, "runs": runs}
+    return {"model": model, "parameters": parameters, **fit, **samples, "runs": runs}
 
 
 def bench_notebooks(settings: dict) -> dict:
@@ -145,10 +146,12 @@ def bench_notebooks(settings: dict) -> dict:
 def bench_efficiency(settings: dict) -> dict:
     """The notebooks' path against bare_keras.py on the seed baseline, one process each, alternating."""
     from helpers.data import load_mnist
+    from helpers.models import RECIPES
 
     import numpy as np
 
-    fit = {"epochs": settings["epochs"], "batch_size": BASELINE["batch_size"], "n_train": settings["n_train"]}
+    fit = {"epochs": settings["epochs"], "n_train": settings["n_train"]}
+    fit["batch_size"] = RECIPES["baseline"]["batch_size"]  # both paths at notebook 02's batch size
     order = (["series", "bare", "bare", "series"] * settings["pairs"])[: 2 * settings["pairs"]]
     runs = {"series": [], "bare": []}
     with tempfile.TemporaryDirectory(prefix="bench-data-") as tmp:
@@ -198,10 +201,13 @@ def bench_steps(settings: dict) -> dict:
 def bench_cnn(settings: dict) -> dict:
     """The CNN against the improved MLP at equal budgets, and the CNN candidates, on validation data.
 
-    Equal epochs: both at ``epochs``, and the CNN at its own 20. Equal time: the MLP for as many
-    epochs as take it as long as one 20-epoch CNN training here. Candidates: ``CNN_BODIES``.
+    Equal epochs: both at ``epochs`` (default: the improved model's), and the CNN at its recipe's. Equal
+    time: the MLP for as many epochs as take it as long as one CNN training here. Candidates: ``CNN_BODIES``.
     """
+    from helpers.models import CNN_BODIES, RECIPES
+
     fit = {"seeds": settings["seeds"], "n_train": settings["n_train"]}
+    equal = settings["epochs"] or RECIPES["improved"]["epochs"]  # the equal-epochs budget
     rows = []
 
     def row(model: str, epochs: int, budget: str) -> dict:
@@ -209,16 +215,14 @@ def bench_cnn(settings: dict) -> dict:
         print(f"[cnn] {model} {epochs} epochs ({budget}) done", flush=True)
         return rows[-1]
 
-    from helpers import models as m
-
-    cnn = row("cnn", m.CNN_EPOCHS, "the CNN's recipe")
-    mlp = row("improved", settings["epochs"], "equal epochs")
-    row("cnn", settings["epochs"], "equal epochs")
+    cnn = row("cnn", RECIPES["cnn"]["epochs"], "the CNN's recipe")
+    mlp = row("improved", equal, "equal epochs")
+    row("cnn", equal, "equal epochs")
     cnn_s = sum(r["train_seconds"] for r in cnn["runs"])
     mlp_s_per_epoch = sum(sum(r["epoch_seconds"]) / len(r["epoch_seconds"]) for r in mlp["runs"])
     row("improved", max(1, round(cnn_s / mlp_s_per_epoch)), "equal time")
-    for body in (b for b in m.CNN_BODIES if b != "strided"):
-        row(f"cnn_{body}", settings["epochs"], "candidate")
+    for body in (b for b in CNN_BODIES if b != "strided"):
+        row(f"cnn_{body}", equal, "candidate")
     samples = {k: rows[0][k] for k in ("train_samples", "validation_samples", "test_samples")}
     for r in rows:
         for k in samples:
@@ -228,7 +232,7 @@ def bench_cnn(settings: dict) -> dict:
 
 def work_gate(seeds: list[int], n_train=None) -> dict:
     """Train notebook 08's gate once per seed; its threshold on validation digits, its refusals on test."""
-    from helpers import nodigit
+    from helpers import models, nodigit
     from helpers.data import load_mnist
     from helpers.training import train_val_split
 
@@ -238,13 +242,18 @@ def work_gate(seeds: list[int], n_train=None) -> dict:
     (x, y), (x_test, _) = load_mnist(verbose=False)
     (x_train, _), (x_val, _) = train_val_split(x, y)
     x_train, x_val, x_test = (a.astype("float32") / 255.0 for a in (x_train[:n_train], x_val, x_test))
-    n, seed, fonts = nodigit.DRAWS["test"]
-    not_digits, refused_by_preprocessing = nodigit.prepare(nodigit.not_digits(n, seed, fonts)[0])
+    drawn = {split: nodigit.prepare(nodigit.not_digits(*nodigit.DRAWS[split])[0]) for split in ("train", "test")}
+    x_gate, y_gate, class_weight = nodigit.gate_training_set(x_train, drawn["train"][0])  # as notebook 08
+    not_digits, refused_by_preprocessing = drawn["test"]
+    n = len(not_digits)
+    x_val, _ = nodigit.prepare(list(x_val))  # the threshold is chosen on validation digits, as in notebook 08
     x_test, _ = nodigit.prepare(list(x_test))  # as notebook 08 measures them: through to_mnist, like any picture
     runs = []
     for s in seeds:
         start = time.perf_counter()
-        gate = nodigit.train_gate(x_train, x_val, seed=s, verbose=0)
+        model = models.train("gate", x_gate, y_gate, seed=s, class_weight=class_weight, verbose=0)
+        gate = nodigit.Gate(model, threshold=0.0)
+        gate.threshold = nodigit.threshold_for(gate.scores(x_val))
         refused = ~gate.accepts(not_digits) | refused_by_preprocessing
         run = {"seed": s, "threshold": gate.threshold, "test_digits_refused": float(np.mean(~gate.accepts(x_test)))}
         runs.append(run | {"test_not_digits_refused": float(refused.mean()), "seconds": time.perf_counter() - start})
@@ -259,7 +268,7 @@ def bench_gate(settings: dict) -> dict:
 
 
 def results_file(out: Path) -> Path:  # benchmarks/ keeps its results in the package: notebook 04 reads them
-    return report.RESULTS if out.resolve() == HERE else out / "results.json"
+    return RESULTS if out.resolve() == HERE else out / "results.json"
 
 
 def save_section(out: Path, name: str, data: dict) -> None:

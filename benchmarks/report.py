@@ -20,11 +20,10 @@ from statistics import fmean, median, stdev
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE.parent / "helpers" / "benchmark_results.json"  # in the package: notebook 04 reads it
 sys.path.insert(0, str(HERE.parent))
 from helpers.evaluation import SIGNIFICANCE, compare_seeds  # noqa: E402
 from helpers.files import write_atomic  # noqa: E402
-from helpers.training import BENCHMARK_NAMES  # noqa: E402
+from helpers.results import NOTEBOOKS, RESULTS, label  # noqa: E402  (no TensorFlow: rendering needs none)
 
 SCHEMA, SECTIONS = 2, ("notebooks", "efficiency", "batch_size", "accuracy", "steps", "cnn", "gate")
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -34,10 +33,6 @@ CNN_S = 120.0  # target: one training of the CNN (median over seeds)
 CORE, FURTHER_S = ("01", "02", "03", "04", "05", "06"), 150.0  # the core series' 6-min target; each later ≤ 150 s
 OWN_S = {"03": 90.0}  # notebooks of the core series with a target of their own
 BUSY = 0.5  # load average per core at a section's start above which its timings are flagged
-LABELS = {"baseline": "seed baseline (02)", "seed_improved": 'seed "improved" (04)'}
-LABELS |= {"schedule": "baseline layers + schedule (04)", "improved": "improved: + shifts (04)"}
-LABELS |= {"cnn": "small CNN + shifts", "batch512": "baseline layers, batch 512 (04)"}
-LABELS |= {"batch512_lr3e-3": "baseline layers, batch 512, rate 0.003 (04)"}
 # Pairs whose difference the accuracy table's readers ask about: (a, b) for b minus a.
 ACCURACY_PAIRS = [
     ("baseline", "seed_improved"),
@@ -147,7 +142,8 @@ def accuracy_rows(acc: dict) -> list[dict]:
     rows = []
     for key, spec in acc["models"].items():
         runs = spec["runs"]
-        row = {"model": LABELS.get(key, key), "parameters": f"{spec['parameters']:,}"}
+        row = {"model": f"{label(key)} ({NOTEBOOKS[key]})" if key in NOTEBOOKS else label(key)}
+        row["parameters"] = f"{spec['parameters']:,}"
         row["training"] = f"{spec['epochs']} epochs, batch {spec['batch_size']}"
         row["validation accuracy"] = mean_std([r["val_accuracy"] for r in runs])
         row["test accuracy"] = mean_std([r["test_accuracy"] for r in runs])
@@ -155,13 +151,13 @@ def accuracy_rows(acc: dict) -> list[dict]:
     return rows
 
 
-def significance(a: tuple[str, list[dict]], b: tuple[str, list[dict]], metric: str = "val_accuracy") -> dict:
-    """One row: b minus a over seeds, Welch's t, its degrees of freedom, p, and whether p < SIGNIFICANCE."""
+def significance(a: tuple[str, list[dict]], b: tuple[str, list[dict]]) -> dict:
+    """One row: b minus a in validation accuracy over seeds, Welch's t, its df, p, and whether p < SIGNIFICANCE."""
     (name_a, runs_a), (name_b, runs_b) = a, b
-    c = compare_seeds([r[metric] for r in runs_a], [r[metric] for r in runs_b])
+    c = compare_seeds([r["val_accuracy"] for r in runs_a], [r["val_accuracy"] for r in runs_b])
     return {
         "comparison": f"{name_b} minus {name_a}",
-        f"{metric} difference": f"{c['difference'] * 100:+.2f} points",
+        "val_accuracy difference": f"{c['difference'] * 100:+.2f} points",
         "Welch t": f"{c['t']:.1f}",
         "df": f"{c['df']:.1f}",
         "p": f"{c['p']:.3f}" if c["p"] >= 0.001 else "< 0.001",
@@ -171,7 +167,7 @@ def significance(a: tuple[str, list[dict]], b: tuple[str, list[dict]], metric: s
 
 def accuracy_significance(acc: dict) -> list[dict]:
     pairs = [(a, b) for a, b in ACCURACY_PAIRS if a in acc["models"] and b in acc["models"]]
-    return [significance(*((BENCHMARK_NAMES.get(k, k), acc["models"][k]["runs"]) for k in pair)) for pair in pairs]
+    return [significance(*((label(k), acc["models"][k]["runs"]) for k in pair)) for pair in pairs]
 
 
 def readme_block(results: dict, results_md: str = "benchmarks/results.md") -> str:
@@ -237,8 +233,8 @@ def steps_md(s: dict, results: dict) -> tuple[str, list[dict]]:
     acc = (results.get("accuracy") or {}).get("models", {})
     chain = [k for k in ("baseline", "batch512", "batch512_lr3e-3", "schedule", "improved") if k in models or k in acc]
     specs = {k: models.get(k) or acc[k] for k in chain}
-    rows = [_model_row(BENCHMARK_NAMES.get(k, k), specs[k]) for k in chain]
-    tests = [significance(*((BENCHMARK_NAMES.get(k, k), specs[k]["runs"]) for k in pair)) for pair in pairwise(chain)]
+    rows = [_model_row(label(k), specs[k]) for k in chain]
+    tests = [significance(*((label(k), specs[k]["runs"]) for k in pair)) for pair in pairwise(chain)]
     about = (
         "Notebook 04's first step changes three things (batches of 512, a peak learning rate of 0.003, cosine "
         "decay); here each is added in turn to the baseline's layers (rows from this section and the accuracy "
@@ -251,7 +247,7 @@ def cnn_md(s: dict, results: dict) -> tuple[str, list[dict]]:
     """The CNN against the improved MLP at equal epochs and equal time, and the CNN candidates."""
     rows, by = [], {}
     for r in s["rows"]:
-        name = f"{BENCHMARK_NAMES.get(r['model'], r['model'])}, {r['epochs']} epochs"
+        name = f"{label(r['model'])}, {r['epochs']} epochs"
         by[r["model"], r["budget"]] = (name, r["runs"])
         rows.append(_model_row(name, r, budget=r["budget"]))
     pairs = [

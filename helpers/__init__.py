@@ -34,6 +34,7 @@ __all__ = [
     "plots",
     "predict",
     "preprocess",
+    "results",
     "training",
 ]
 

@@ -28,15 +28,15 @@ SIZE = 280  # a 280×280 pixel canvas, 10× MNIST...
 PEN = 18  # ...and a pen as thick as MNIST's strokes at that scale
 
 
-def render_strokes(strokes: list[list[tuple[float, float]]], size: int = SIZE, pen: int = PEN) -> np.ndarray:
-    """The strokes, white (255) on black (0), as a ``size``×``size`` uint8 array: what the canvas shows."""
-    page = Image.new("L", (size, size), 0)
+def render_strokes(strokes: list[list[tuple[float, float]]]) -> np.ndarray:
+    """The strokes, white (255) on black (0), as a SIZE×SIZE uint8 array: what the canvas shows."""
+    page = Image.new("L", (SIZE, SIZE), 0)
     draw = ImageDraw.Draw(page)
     for points in strokes:
         if len(points) > 1:
-            draw.line(points, fill=255, width=pen, joint="curve")
+            draw.line(points, fill=255, width=PEN, joint="curve")
         for x, y in (points[0], points[-1]):  # round ends, and a dot for a single click
-            draw.ellipse([x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2], fill=255)
+            draw.ellipse([x - PEN / 2, y - PEN / 2, x + PEN / 2, y + PEN / 2], fill=255)
     return np.asarray(page)
 
 
@@ -48,22 +48,20 @@ class DrawingPad:
     Show the pad with ``display(pad.widget)``.
     """
 
-    def __init__(
-        self, on_drawn: Callable[[np.ndarray], object], size: int = SIZE, pen: int = PEN, *, caption: str = ""
-    ) -> None:
-        self.on_drawn, self.size, self.pen, self.caption = on_drawn, size, pen, caption
+    def __init__(self, on_drawn: Callable[[np.ndarray], object], *, caption: str = "") -> None:
+        self.on_drawn, self.caption = on_drawn, caption
         self.strokes: list[list[tuple[float, float]]] = []
         self._down = False
-        self.canvas = Canvas(width=size, height=size)
-        self.canvas.layout.width = self.canvas.layout.height = f"{size}px"
-        self.canvas.stroke_style, self.canvas.line_width, self.canvas.line_cap = "white", pen, "round"
+        self.canvas = Canvas(width=SIZE, height=SIZE)
+        self.canvas.layout.width = self.canvas.layout.height = f"{SIZE}px"
+        self.canvas.stroke_style, self.canvas.line_width, self.canvas.line_cap = "white", PEN, "round"
         self.output = widgets.Output()
         clear = widgets.Button(description="Clear", icon="eraser")
         clear.on_click(lambda _: self.clear())
         self.canvas.on_mouse_down(self._on_down)
         self.canvas.on_mouse_move(self._on_move)
         self.canvas.on_mouse_up(self._on_up)
-        self.canvas.layout.min_width = f"{size}px"  # a long message beside it must not squeeze the canvas
+        self.canvas.layout.min_width = f"{SIZE}px"  # a long message beside it must not squeeze the canvas
         above = [widgets.Label(caption)] if caption else []
         pad = widgets.VBox([*above, self.canvas, clear], layout=widgets.Layout(flex="0 0 auto"))
         self.widget = widgets.HBox([pad, self.output])
@@ -74,7 +72,7 @@ class DrawingPad:
         self.strokes.clear()
         with hold_canvas():
             self.canvas.fill_style = "black"
-            self.canvas.fill_rect(0, 0, self.size, self.size)
+            self.canvas.fill_rect(0, 0, SIZE, SIZE)
             self.canvas.fill_style = "white"
         self.output.clear_output()
 
@@ -86,14 +84,14 @@ class DrawingPad:
         if self._down:
             with hold_canvas():
                 self.canvas.stroke_line(*self.strokes[-1][-1], x, y)
-                self.canvas.fill_circle(x, y, self.pen / 2)
+                self.canvas.fill_circle(x, y, PEN / 2)
             self.strokes[-1].append((x, y))
 
     def _on_up(self, x: float, y: float) -> None:
         self._down = False
         with self.output:
             self.output.clear_output(wait=True)
-            self.on_drawn(render_strokes(self.strokes, self.size, self.pen))
+            self.on_drawn(render_strokes(self.strokes))
 
 
 def show_reading(model, image, *, gate=False) -> int | None:
@@ -114,7 +112,7 @@ def show_reading(model, image, *, gate=False) -> int | None:
     return digit
 
 
-def reading_pad(model, *, gate=False, size: int = SIZE, pen: int = PEN) -> DrawingPad:
+def reading_pad(model, *, gate=False) -> DrawingPad:
     """A DrawingPad that ``model`` reads: after each stroke, ``show_reading(model, drawing, gate=gate)``.
 
     ``gate`` as in ``predict_digit``: False (no gate, the default), None (the gate notebook 08 saved,
@@ -128,4 +126,4 @@ def reading_pad(model, *, gate=False, size: int = SIZE, pen: int = PEN) -> Drawi
         gate = True  # the saved gate, as the caption says
     behind = f"behind the digit gate ({gate_name})" if chosen is not None else "no digit gate"
     caption = f"Read by the model {model_name(model)!r}, {behind}"
-    return DrawingPad(lambda image: show_reading(model, image, gate=gate), size, pen, caption=caption)
+    return DrawingPad(lambda image: show_reading(model, image, gate=gate), caption=caption)

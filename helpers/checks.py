@@ -38,8 +38,8 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text if len(text) <= 50 else text[:47] + '...'}"
 
 
-def _check(answers: int) -> Callable[[F], F]:
-    """Turn any unexpected error inside a check into CheckFailed naming the first ``answers`` arguments."""
+def _errors_as_check_failed(answers: int) -> Callable[[F], F]:
+    """Decorate a check: any unexpected error inside it becomes CheckFailed naming its first ``answers`` arguments."""
 
     def decorate(check: F) -> F:
         names = list(inspect.signature(check).parameters)[:answers]
@@ -61,6 +61,24 @@ def _check(answers: int) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _close(a: Any, b: Any, atol: float, rtol: float) -> bool:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def _judge(answer: Any, right: Any, wrong: Any, otherwise: str, *, said: str = "", atol=0.0, rtol=0.0) -> None:
+    """Pass if ``answer`` is close to ``right``. Else fail with ``said`` and the message of the first (wrong value,
+    message) in ``wrong`` that it is close to, or with ``otherwise``. A wrong value close to ``right`` is skipped:
+    there the mistake happens to give the right answer. ``wrong`` may be a function giving the pairs, when they
+    cost time to compute: it is called only for a wrong answer."""
+    if _close(answer, right, atol, rtol):
+        return
+    for value, message in wrong() if callable(wrong) else wrong:
+        if _close(answer, value, atol, rtol) and not _close(value, right, atol, rtol):
+            _fail(said + message)
+    _fail(otherwise)
 
 
 def _present(value: Any, name: str, what: str = "a number") -> None:
@@ -97,11 +115,11 @@ def _number(value: Any, name: str, *, integer: bool = False, fraction: bool = Fa
         _fail(f"`{name}` is {x:g}: that looks like a percentage; keep fractions between 0 and 1.")
     if fraction and not 0 <= x <= 1:
         _fail(f"`{name}` is {x:g}: a fraction is between 0 and 1 (a count? divide by the total).")
-    return int(x) if integer else x
+    return x
 
 
 def _digit(value: Any, name: str) -> int:
-    d = int(_number(value, name, integer=True))
+    d = _number(value, name, integer=True)
     if not 0 <= d <= 9:
         _fail(f"`{name}` is {d}: a digit is between 0 and 9.")
     return d
@@ -124,14 +142,33 @@ def _array(value: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _call(function: Callable, name: str, *args: Any) -> Any:
-    """Call a student's function; its errors become CheckFailed, except NotImplementedError."""
+def _call(function: Callable, name: str, *args: Any, said: str = "", returns: str = "`return`") -> Any:
+    """Call a student's function: its errors (except NotImplementedError) and a None it returns fail the check."""
     try:
-        return function(*args)
+        result = function(*args)
     except NotImplementedError:
         raise
     except Exception as exc:
         _fail(f"your function `{name}` raised {type(exc).__name__}: {exc}")
+    if result is None:
+        _fail(f"{said or name} returned None: did you forget {returns}?")
+    return result
+
+
+def _check_counts(answer: Any, name: str, arguments: str | None, cases: list, formula: str) -> None:
+    """Check a parameter count, or a function of ``arguments`` computing them, case by case: each case is
+    (the function's arguments, or () for a count; Keras' own count; (count, why) for the usual mistakes)."""
+    if arguments and not callable(answer):
+        _fail(f"`{name}` should be a function of ({arguments}), got {_describe(answer)}.")
+    for args, expected, mistakes in cases:
+        if arguments:
+            call = f"{name}({', '.join(map(str, args))})"
+            got = _number(_call(answer, name, *args, said=call), call, integer=True)
+            said, otherwise = f"{call} = {got}: ", f"{call} = {got}, expected {expected}: {formula}."
+        else:
+            got = _number(answer, name, integer=True)
+            said, otherwise = f"{got:,}: ", f"{got:,} is not it: {formula}."
+        _judge(got, expected, mistakes, otherwise, said=said)
 
 
 def _shares(y: Any) -> np.ndarray:
@@ -142,31 +179,30 @@ def _shares(y: Any) -> np.ndarray:
 # ------------------------------------------------------------------------- notebook 01
 
 
-@_check(1)
+@_errors_as_check_failed(1)
 def check_class_proportions(proportions: Any, y_test: Any, y_train: Any) -> str:
     """Check the 10 class proportions of the test labels: np.bincount(y_test, minlength=10) / len(y_test)."""
     p = _array(proportions, "proportions")
-    expected, training = _shares(y_test), _shares(y_train)
+    expected = _shares(y_test)
     if p.shape != (10,):
         _fail(f"expected 10 proportions (one per digit 0-9), shape (10,), got shape {p.shape}.")
     if np.isclose(p.sum(), 100, atol=0.5):
         _fail("your values sum to 100: those look like percentages; keep fractions between 0 and 1.")
     if p.sum() > 1.5:
         _fail(f"your values sum to {p.sum():,.0f}: those look like counts. Divide by the number of labels.")
-    if np.allclose(p, training, atol=1e-6) and not np.allclose(training, expected, atol=1e-6):
-        _fail("those are the training set's proportions; the exercise asks for y_test.")
     if not np.isclose(p.sum(), 1.0, atol=1e-6):
         _fail(f"proportions must sum to 1, yours sum to {p.sum():.4f}.")
-    if not np.allclose(p, expected, atol=1e-6):
-        for shift in range(1, 10):
-            if np.allclose(np.roll(p, shift), expected, atol=1e-6):
-                _fail(f"your proportions are shifted by {shift} place(s): index i must be the share of digit i.")
-        worst = int(np.argmax(np.abs(p - expected)))
-        _fail(f"digit {worst}: you have {p[worst]:.4f}, expected {expected[worst]:.4f}. Did you count y_test?")
+    worst = int(np.argmax(np.abs(p - expected)))
+    wrong = [(_shares(y_train), "those are the training set's proportions; the exercise asks for y_test.")]
+    for shift in range(1, 10):  # np.roll(p, shift) would be right
+        message = f"your proportions are shifted by {shift} place(s): index i must be the share of digit i."
+        wrong.append((np.roll(expected, -shift), message))
+    otherwise = f"digit {worst}: you have {p[worst]:.4f}, expected {expected[worst]:.4f}. Did you count y_test?"
+    _judge(p, expected, wrong, otherwise, atol=1e-6, rtol=1e-5)
     return f"Correct: each digit is between {p.min():.1%} and {p.max():.1%} of the test labels."
 
 
-@_check(1)
+@_errors_as_check_failed(1)
 def check_scaled(x_test_scaled: Any, x_test: Any) -> str:
     """Check that ``x_test_scaled`` is ``x_test`` (uint8 0-255) as float32 in [0, 1]."""
     s = _array(x_test_scaled, "x_test_scaled")
@@ -185,7 +221,7 @@ def check_scaled(x_test_scaled: Any, x_test: Any) -> str:
     return "Correct: float32 in [0, 1], same shape, pixel / 255."
 
 
-@_check(1)
+@_errors_as_check_failed(1)
 def check_most_ink_digit(most_ink: Any, x_train: Any, y_train: Any) -> str:
     """Check the digit whose images have the most ink (highest mean pixel value) on average."""
     d = _digit(most_ink, "most_ink")
@@ -203,27 +239,19 @@ def check_most_ink_digit(most_ink: Any, x_train: Any, y_train: Any) -> str:
 # ------------------------------------------------------------------------- notebook 02
 
 
-@_check(1)
+@_errors_as_check_failed(1)
 def check_dense_params(dense_params: Any) -> str:
     """Check a function ``dense_params(n_inputs, units)`` against Keras' own count."""
-    if not callable(dense_params):
-        _fail(f"`dense_params` should be a function of (n_inputs, units), got {_describe(dense_params)}.")
+    cases = []
     for n, u, expected in [(784, 512, 401_920), (512, 512, 262_656), (512, 10, 5_130), (3, 2, 8)]:
-        got = _call(dense_params, "dense_params", n, u)
-        if got is None:
-            _fail(f"dense_params({n}, {u}) returned None: did you forget `return`?")
-        got = _number(got, f"dense_params({n}, {u})", integer=True)
-        if got == expected:
-            continue
-        if got == n * u:
-            _fail(f"dense_params({n}, {u}) = {got}: you counted the weights but not the {u} biases.")
-        if got in ((n + 1) * (u + 1), n * u + n):
-            _fail(f"dense_params({n}, {u}) = {got}: there is one bias per *unit* (output), not per input.")
-        _fail(f"dense_params({n}, {u}) = {got}, expected {expected}: inputs × units weights + units biases.")
+        per_unit = "there is one bias per *unit* (output), not per input."
+        mistakes = [(n * u, f"you counted the weights but not the {u} biases."), ((n + 1) * (u + 1), per_unit)]
+        cases.append(((n, u), expected, [*mistakes, (n * u + n, per_unit)]))
+    _check_counts(dense_params, "dense_params", "n_inputs, units", cases, "inputs × units weights + units biases")
     return "Correct: inputs × units + units, e.g. 784 × 512 + 512 = 401,920."
 
 
-@_check(1)
+@_errors_as_check_failed(1)
 def check_predictions(first_predictions: Any, model: Any, x_val: Any, y_val: Any, x_test: Any) -> str:
     """Check the predicted digits for ``x_val``: ``model.predict(x_val).argmax(axis=1)``."""
     p = _array(first_predictions, "first_predictions")
@@ -235,14 +263,15 @@ def check_predictions(first_predictions: Any, model: Any, x_val: Any, y_val: Any
     if p.dtype.kind not in "iu":
         _fail(f"digits should be integers, got dtype {p.dtype}: .argmax(axis=1) gives integers.")
     expected = model.predict(x_val, verbose=0).argmax(axis=1)
-    if np.array_equal(p, expected):
-        return f"Correct: these are the model's predictions for the {n} images, the most probable digit of each."
-    if np.array_equal(p, np.asarray(y_val)):
-        _fail("those are the true labels, not the model's predictions: use model.predict(...).argmax(axis=1).")
-    if x_test is not None and np.array_equal(p, model.predict(np.asarray(x_test)[:n], verbose=0).argmax(axis=1)):
-        _fail(f"those are predictions for the test images; use x_val[:{n}] (the test set waits for the end).")
-    bad = int(np.flatnonzero(p != expected)[0])
-    _fail(f"image {bad}: you predict {p[bad]}, the model's most probable digit is {expected[bad]}.")
+    on_test = model.predict(np.asarray(x_test)[:n], verbose=0).argmax(axis=1)
+    wrong = [
+        (y_val, "those are the true labels, not the model's predictions: use model.predict(...).argmax(axis=1)."),
+        (on_test, f"those are predictions for the test images; use x_val[:{n}] (the test set waits for the end)."),
+    ]
+    bad = int(np.argmax(p != expected))  # the first image where they differ
+    otherwise = f"image {bad}: you predict {p[bad]}, the model's most probable digit is {expected[bad]}."
+    _judge(p, expected, wrong, otherwise)
+    return f"Correct: these are the model's predictions for the {n} images, the most probable digit of each."
 
 
 def _history(history: Any, name: str) -> dict[str, np.ndarray]:
@@ -262,15 +291,11 @@ def _history(history: Any, name: str) -> dict[str, np.ndarray]:
     return curves
 
 
-def _steps_taken(model: Any) -> int:
-    """How many optimizer steps a compiled Keras model has taken (0 if it was never trained)."""
-    optimizer = getattr(model, "optimizer", None)
-    return int(np.asarray(optimizer.iterations)) if optimizer is not None else 0
-
-
-def _check_setting(model: Any, name: str, epochs: int, n_images: int, batch_size: int) -> None:
+def _check_training_steps(model: Any, name: str, epochs: int, n_images: int, batch_size: int) -> None:
     """Refuse a model trained on another number of images, batches or epochs than the exercise asks for."""
-    expected, steps = epochs * math.ceil(n_images / batch_size), _steps_taken(model)
+    optimizer = getattr(model, "optimizer", None)  # a model never compiled has taken no step
+    steps = int(np.asarray(optimizer.iterations)) if optimizer is not None else 0
+    expected = epochs * math.ceil(n_images / batch_size)
     if steps != expected:
         _fail(
             f"`{name}` took {steps} training steps, but {epochs} epochs of {n_images:,} images in batches of "
@@ -299,7 +324,7 @@ def _check_seed(model: Any, name: str, seed: int) -> None:
         )
 
 
-@_check(1)
+@_errors_as_check_failed(1)
 def check_dropout_gap(
     gap_dropout_05: Any, history_05: Any, model_05: Any, reference_gap: float, n_images: int = 20_000
 ) -> str:
@@ -322,17 +347,17 @@ def check_dropout_gap(
     acc, val = h["accuracy"], h["val_accuracy"]
     if len(acc) != 3 or len(val) != 3:
         _fail(f"`history_05` has {len(acc)} epochs: train for 3 (epochs=3), starting from a fresh model.")
-    _check_setting(model_05, "model_05", epochs=3, n_images=n_images, batch_size=128)
+    _check_training_steps(model_05, "model_05", epochs=3, n_images=n_images, batch_size=128)
     _check_seed(model_05, "model_05", seed=0)
-    expected, first = acc[-1] - val[-1], acc[0] - val[0]
-    if not math.isclose(gap, expected, abs_tol=1e-6):
-        if abs(gap) > 1:
-            _fail(f"{gap:g} looks like a percentage: a difference of two accuracies is between -1 and 1.")
-        if math.isclose(gap, -expected, abs_tol=1e-6):
-            _fail("you subtracted the wrong way: the gap is training minus validation accuracy.")
-        if math.isclose(gap, first, abs_tol=1e-6):
-            _fail("that is the first epoch's difference: take the last epoch, index [-1].")
-        _fail(f"{gap:+.4f} is not the last epoch's accuracy - val_accuracy in history_05 ({expected:+.4f}).")
+    expected = acc[-1] - val[-1]
+    if abs(gap) > 1:
+        _fail(f"{gap:g} looks like a percentage: a difference of two accuracies is between -1 and 1.")
+    wrong = [
+        (-expected, "you subtracted the wrong way: the gap is training minus validation accuracy."),
+        (acc[0] - val[0], "that is the first epoch's difference: take the last epoch, index [-1]."),
+    ]
+    otherwise = f"{gap:+.4f} is not the last epoch's accuracy - val_accuracy in history_05 ({expected:+.4f})."
+    _judge(gap, expected, wrong, otherwise, atol=1e-6)
     ref = _number(reference_gap, "reference_gap")
     points = (gap - ref) * 100
     side = "below" if points < 0 else "above"
@@ -351,12 +376,7 @@ def check_dropout_gap(
 # ------------------------------------------------------------------------- notebook 03
 
 
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-
-
-@_check(1)
+@_errors_as_check_failed(1)
 def check_logit_gradient(logit_gradient: Any) -> str:
     """Check ``logit_gradient(z, y)``: the gradient of the mean cross-entropy of a batch for its logits."""
     if not callable(logit_gradient):
@@ -364,17 +384,16 @@ def check_logit_gradient(logit_gradient: Any) -> str:
     rng = np.random.default_rng(3)
     for n in (4, 1):  # a batch first: with one image, forgetting to divide by n goes unnoticed
         z, y = rng.normal(0.0, 3.0, size=(n, 10)), rng.permutation(10)[:n]
-        p, onehot = np.exp(_log_softmax(z)), np.eye(10)[y]
+        p, onehot = np.exp(z - z.max(axis=1, keepdims=True)), np.eye(10)[y]
+        p /= p.sum(axis=1, keepdims=True)
         given = z.copy()
         got = _call(logit_gradient, "logit_gradient", given, y.copy())
-        if got is None:
-            _fail("logit_gradient returned None: did you forget `return`?")
         if not np.array_equal(given, z):
             _fail("logit_gradient changed the `z` it was given: work on a copy (np.exp(...) makes a new array).")
         got = _array(got, f"logit_gradient(z of shape {z.shape}, y)")
         if got.shape != z.shape:
             _fail(f"for z of shape {z.shape} you return shape {got.shape}: one gradient per logit, the shape of z.")
-        wrong = [  # (a usual wrong answer, what to say), checked only when the answer is not the right one
+        wrong = [  # (a usual wrong answer, what to say)
             (p - onehot, "you forgot to divide by the batch size: the loss is the *mean* over the n images."),
             (p / n, "you forgot to subtract the one-hot labels: the gradient is p minus 1 at the true digit."),
             (p, "that is the softmax alone: subtract 1 at the true digit, then divide by the batch size."),
@@ -382,12 +401,8 @@ def check_logit_gradient(logit_gradient: Any) -> str:
             (onehot - p, "the sign is flipped (p - onehot, not onehot - p), and divide by the batch size."),
             ((np.exp(z) / np.exp(z).sum() - onehot) / n, "softmax normalises each row (axis=1), not the whole batch."),
         ]
-        if np.allclose(got, (p - onehot) / n, atol=1e-8):
-            continue
-        for value, message in wrong:
-            if value.shape == got.shape and np.allclose(got, value, atol=1e-8):
-                _fail(f"for a batch of {n}: {message}")
-        _fail(f"for a batch of {n} the gradient is not (softmax(z) - onehot(y)) / n: compare with section 3's G.")
+        otherwise = f"for a batch of {n} the gradient is not (softmax(z) - onehot(y)) / n: compare with section 3's G."
+        _judge(got, (p - onehot) / n, wrong, otherwise, said=f"for a batch of {n}: ", atol=1e-8, rtol=1e-5)
     return "Correct: (softmax(z) - onehot(y)) / n, the probabilities minus the truth, averaged over the batch."
 
 
@@ -409,7 +424,7 @@ def early_stopping_epochs(val_loss: Any, patience: int) -> tuple[int, int]:
     return len(values), int(callback.best_epoch) + 1
 
 
-@_check(2)
+@_errors_as_check_failed(2)
 def check_early_stopping(stopped_epoch_3: Any, kept_epoch_3: Any, history: Any, patience: int = 3) -> str:
     """Check the epochs (from 1) at which EarlyStopping(patience) on val_loss would stop, and which it keeps."""
     stopped = _number(stopped_epoch_3, "stopped_epoch_3", integer=True)
@@ -417,35 +432,33 @@ def check_early_stopping(stopped_epoch_3: Any, kept_epoch_3: Any, history: Any, 
     h = getattr(history, "history", history)
     val_loss = np.asarray(h["val_loss"], dtype=float)
     expected_stop, expected_kept = early_stopping_epochs(val_loss, patience)
-    if kept != expected_kept:
-        wrong = [
-            (len(val_loss), "that is the last epoch of section 7's run: the weights kept are the best epoch's."),
-            (int(np.argmin(h["loss"])) + 1, "that epoch has the lowest *training* loss; the callback watches val_loss"),
-            (expected_stop, "that is the epoch after which training stops; the weights kept are from the best epoch."),
-            (expected_kept - 1, "off by one: count epochs from 1, as Keras prints them (index + 1)."),
-            (
-                int(np.argmin(val_loss)) + 1,
-                f"that is the lowest validation loss of the whole run, but with patience {patience} training stops "
-                "earlier, before reaching it: look for the first epoch followed by "
-                f"{patience} epochs without a new lowest value.",
-            ),
-        ]
-        if "val_accuracy" in h:
-            message = "that epoch has the highest validation *accuracy*; the callback watches val_loss."
-            wrong.append((int(np.argmax(h["val_accuracy"])) + 1, message))
-        for value, message in wrong:
-            if kept == value:
-                _fail(f"kept_epoch_3 = {kept}: {message}")
-        _fail(f"kept_epoch_3 = {kept} is not it: the kept epoch has the lowest val_loss seen before training stops.")
-    if stopped != expected_stop:
-        if stopped == expected_stop - 1:
-            _fail(f"stopped_epoch_3 = {stopped}: off by one; count epochs from 1, as Keras prints them.")
-        if stopped == len(val_loss) and expected_stop < len(val_loss):
-            _fail(f"stopped_epoch_3 = {stopped} is section 7's last epoch (patience 20); less patience stops sooner.")
-        _fail(
-            f"stopped_epoch_3 = {stopped}: training stops once {patience} epochs in a row bring no new lowest "
-            "val_loss, that is, the patience-th epoch after the kept one."
-        )
+    wrong = [
+        (len(val_loss), "that is the last epoch of section 7's run: the weights kept are the best epoch's."),
+        (int(np.argmin(h["loss"])) + 1, "that epoch has the lowest *training* loss; the callback watches val_loss."),
+        (expected_stop, "that is the epoch after which training stops; the weights kept are from the best epoch."),
+        (expected_kept - 1, "off by one: count epochs from 1, as Keras prints them (index + 1)."),
+        (
+            int(np.argmin(val_loss)) + 1,
+            f"that is the lowest validation loss of the whole run, but with patience {patience} training stops "
+            f"earlier, before reaching it: look for the first epoch followed by {patience} epochs without a new "
+            "lowest value.",
+        ),
+    ]
+    if "val_accuracy" in h:
+        message = "that epoch has the highest validation *accuracy*; the callback watches val_loss."
+        wrong.append((int(np.argmax(h["val_accuracy"])) + 1, message))
+    otherwise = f"kept_epoch_3 = {kept} is not it: the kept epoch has the lowest val_loss seen before training stops."
+    _judge(kept, expected_kept, wrong, otherwise, said=f"kept_epoch_3 = {kept}: ")
+    said = f"stopped_epoch_3 = {stopped}"
+    wrong = [
+        (expected_stop - 1, f"{said}: off by one; count epochs from 1, as Keras prints them."),
+        (len(val_loss), f"{said} is section 7's last epoch (patience 20); less patience stops sooner."),
+    ]
+    otherwise = (
+        f"{said}: training stops once {patience} epochs in a row bring no new lowest val_loss, that is, the "
+        "patience-th epoch after the kept one."
+    )
+    _judge(stopped, expected_stop, wrong, otherwise)
     return (
         f"Correct: with patience {patience}, training stops {patience} epochs after the last new lowest validation "
         "loss, and keeps that epoch's weights."
@@ -455,24 +468,21 @@ def check_early_stopping(stopped_epoch_3: Any, kept_epoch_3: Any, history: Any, 
 # ------------------------------------------------------------------------- notebook 04
 
 
-@_check(1)
+@_errors_as_check_failed(1)
 def check_wide_params(params_wide: Any) -> str:
     """Check the parameter count of the seed's improved model with a hidden layer of 1024 units."""
-    n = _number(params_wide, "params_wide", integer=True)
     expected = (784 * 1024 + 1024) + (1024 * 10 + 10)
-    known = {
-        784 * 1024 + 1024 * 10: "you forgot the biases: one per unit, 1024 + 10 of them.",
-        784 * 1024 + 1024: "that is only the hidden layer; add the output layer, 1024 × 10 + 10.",
-        407_050: "407,050 is the 512-wide model; the question asks for 1024 hidden units.",
-    }
-    if n in known:
-        _fail(f"{n:,}: {known[n]}")
-    if n != expected:
-        _fail(f"{n:,} is not it: 784 × 1024 + 1024 for the hidden layer, plus 1024 × 10 + 10 for the output.")
+    mistakes = [
+        (784 * 1024 + 1024 * 10, "you forgot the biases: one per unit, 1024 + 10 of them."),
+        (784 * 1024 + 1024, "that is only the hidden layer; add the output layer, 1024 × 10 + 10."),
+        (407_050, "407,050 is the 512-wide model; the question asks for 1024 hidden units."),
+    ]
+    formula = "784 × 1024 + 1024 for the hidden layer, plus 1024 × 10 + 10 for the output"
+    _check_counts(params_wide, "params_wide", None, [((), expected, mistakes)], formula)
     return f"Correct: {expected:,}, about twice the 512-wide model's 407,050, almost all in the first layer."
 
 
-@_check(1)
+@_errors_as_check_failed(1)
 def check_mean_accuracy(improved_mean: Any, runs: Any, model_name: str, metric: str = "val_accuracy") -> str:
     """Check the mean of ``metric`` over the runs of ``model_name`` in ``runs`` (a list of dicts)."""
     x = _number(improved_mean, "improved_mean", fraction=True)
@@ -482,23 +492,15 @@ def check_mean_accuracy(improved_mean: Any, runs: Any, model_name: str, metric: 
     values = by_model.get(model_name)
     if not values:
         _fail(f"no run of {model_name!r} in `runs`: run the training cells above first.")
-    expected = float(np.mean(values))
-
-    def near(value: float) -> bool:
-        return math.isclose(x, value, abs_tol=1e-6)
-
-    if near(expected):
-        return f"Correct: the mean {metric} over the {len(values)} seeds of {model_name!r}."
-    if near(float(np.mean([v for vs in by_model.values() for v in vs]))):
-        _fail(f"that is the mean over *all* runs; keep only the runs of {model_name!r}.")
-    for other, others in by_model.items():
-        if other != model_name and near(float(np.mean(others))):
-            _fail(f"that is the mean of {other!r}; keep only the runs of {model_name!r}.")
-    if any(near(v) for v in values):
-        _fail(f"that is the accuracy of one seed; average over all seeds of {model_name!r}.")
-    if near(float(np.std(values))) or (len(values) > 1 and near(float(np.std(values, ddof=1)))):
-        _fail("that is the standard deviation (the noise); the exercise asks for the mean.")
-    _fail(f"{x:.4f} is not the mean {metric} of the {len(values)} runs of {model_name!r}.")
+    keep = f"keep only the runs of {model_name!r}."
+    wrong = [(np.mean([v for vs in by_model.values() for v in vs]), f"that is the mean over *all* runs; {keep}")]
+    wrong += [(np.mean(vs), f"that is the mean of {other!r}; {keep}") for other, vs in by_model.items()]
+    wrong += [(v, f"that is the accuracy of one seed; average over all seeds of {model_name!r}.") for v in values]
+    noise = "that is the standard deviation (the noise); the exercise asks for the mean."
+    wrong += [(np.std(values, ddof=ddof), noise) for ddof in (0, 1)[: len(values)]]  # ddof=1 needs two runs
+    otherwise = f"{x:.4f} is not the mean {metric} of the {len(values)} runs of {model_name!r}."
+    _judge(x, np.mean(values), wrong, otherwise, atol=1e-6)
+    return f"Correct: the mean {metric} over the {len(values)} seeds of {model_name!r}."
 
 
 def _per_seed(value: Any, name: str) -> np.ndarray:
@@ -528,7 +530,7 @@ def _trained_models(models: Any, name: str, n: int) -> list:
     return models
 
 
-@_check(3)
+@_errors_as_check_failed(3)
 def check_ab_result(
     with_technique: Any,
     without_technique: Any,
@@ -564,7 +566,7 @@ def check_ab_result(
             if has != (side == "with"):
                 swap = " Did you swap the two lists?" if side == "with" or has else ""
                 _fail(f"models_{side}[{i}] {'has' if has else 'has no'} {layer} layer.{swap}")
-            _check_setting(model, f"models_{side}[{i}]", epochs=2, n_images=20_000, batch_size=512)
+            _check_training_steps(model, f"models_{side}[{i}]", epochs=2, n_images=20_000, batch_size=512)
             _check_seed(model, f"models_{side}[{i}]", seed=i)
     measured = {side: np.array([m.evaluate(x_val, y_val, verbose=0)[1] for m in ms]) for side, ms in groups.items()}
     if np.allclose(a, measured["without"], atol=1e-5) and np.allclose(b, measured["with"], atol=1e-5):
@@ -592,7 +594,7 @@ def check_ab_result(
 # ------------------------------------------------------------------------- notebook 05
 
 
-@_check(1)
+@_errors_as_check_failed(1)
 def check_most_common_mistake(most_common_mistake: Any, cm: Any) -> str:
     """Check the (true, predicted) cell with the largest count off the diagonal."""
     answer = most_common_mistake
@@ -613,21 +615,20 @@ def check_most_common_mistake(most_common_mistake: Any, cm: Any) -> str:
     return "Correct: that pair is the largest count off the diagonal, the model's most frequent mistake."
 
 
-@_check(1)
+@_errors_as_check_failed(1)
 def check_recall(recall_9: Any, cm: Any, digit: int) -> str:
     """Check the recall of ``digit`` computed from a confusion matrix (rows: true digit)."""
     r = _number(recall_9, "recall_9", fraction=True)
     cm = np.asarray(cm)
     expected = cm[digit, digit] / cm[digit].sum()
     precision = cm[digit, digit] / cm[:, digit].sum()
-    if math.isclose(r, precision, abs_tol=1e-6) and not math.isclose(precision, expected, abs_tol=1e-6):
-        _fail(f"that is the precision (divided by the column). Recall divides by the row: all real {digit}s.")
-    if not math.isclose(r, expected, abs_tol=1e-6):
-        _fail(f"{r:.4f} is not it: the diagonal cell divided by the sum of row {digit}.")
+    column = f"that is the precision (divided by the column). Recall divides by the row: all real {digit}s."
+    otherwise = f"{r:.4f} is not it: the diagonal cell divided by the sum of row {digit}."
+    _judge(r, expected, [(precision, column)], otherwise, atol=1e-6)
     return f"Correct: the recall of {digit}, the diagonal cell over the sum of row {digit} (all real {digit}s)."
 
 
-@_check(2)
+@_errors_as_check_failed(2)
 def check_coverage(
     coverage: Any, accuracy_answered: Any, confidence: Any, predicted: Any, y: Any, threshold: float
 ) -> str:
@@ -638,14 +639,12 @@ def check_coverage(
     right = np.asarray(predicted) == np.asarray(y)
     expected_cov = float(answered.mean())
     expected_acc = float(right[answered].mean()) if answered.any() else math.nan
-    if math.isclose(cov, 1 - expected_cov, abs_tol=1e-6) and not math.isclose(cov, expected_cov, abs_tol=1e-6):
-        _fail("your coverage is the share *below* the threshold; count the answered ones (>= threshold).")
-    if not math.isclose(cov, expected_cov, abs_tol=1e-6):
-        _fail(f"coverage {cov:.4f} is not the share of images with confidence >= {threshold}.")
-    if math.isclose(acc, float(right.mean()), abs_tol=1e-6) and not math.isclose(acc, expected_acc, abs_tol=1e-6):
-        _fail("that is the accuracy on all images; measure accuracy_answered only on the answered ones.")
-    if not math.isclose(acc, expected_acc, abs_tol=1e-6):
-        _fail("accuracy_answered should be measured only on the answered images (confidence >= threshold).")
+    below = "your coverage is the share *below* the threshold; count the answered ones (>= threshold)."
+    otherwise = f"coverage {cov:.4f} is not the share of images with confidence >= {threshold}."
+    _judge(cov, expected_cov, [(1 - expected_cov, below)], otherwise, atol=1e-6)
+    everything = "that is the accuracy on all images; measure accuracy_answered only on the answered ones."
+    otherwise = "accuracy_answered should be measured only on the answered images (confidence >= threshold)."
+    _judge(acc, expected_acc, [(right.mean(), everything)], otherwise, atol=1e-6)
     return (
         f"Correct: the share of images with confidence >= {threshold}, and the accuracy on those alone. "
         "Compare it with the accuracy on all images: fewer answers, fewer mistakes."
@@ -655,7 +654,7 @@ def check_coverage(
 # ------------------------------------------------------------------------- notebook 06
 
 
-@_check(2)
+@_errors_as_check_failed(2)
 def check_digit_reading(digit_1: Any, confidence_1: Any, model: Any, page: Any, expected: int = 1) -> str:
     """Check the digit and confidence against what ``predict_digit(model, page, gate=False)`` reads in ``page``."""
     from helpers.predict import predict_digit
@@ -681,22 +680,21 @@ def check_digit_reading(digit_1: Any, confidence_1: Any, model: Any, page: Any, 
             "predict_digit returns, not a number you typed."
         )
     given = float(probabilities[read])
-    if math.isclose(confidence, given, rel_tol=1e-5, abs_tol=1e-6):
-        return f"Correct: the model reads your picture as a {digit}, and `confidence_1` is its probability."
-    if confidence < 0.1:
+    if confidence < 0.1:  # the right answer is at least 0.1
         _fail(
             f"`confidence_1` is {confidence:g}: the digit read is the most probable of 10, so its probability "
             "is at least 0.1. Keep probabilities[digit_1]."
         )
-    if math.isclose(confidence, 1 - given, rel_tol=1e-5, abs_tol=1e-6):
-        _fail("`confidence_1` is 1 minus the digit's probability: keep probabilities[digit_1] itself.")
-    _fail(
+    wrong = [(1 - given, "`confidence_1` is 1 minus the digit's probability: keep probabilities[digit_1] itself.")]
+    otherwise = (
         f"`confidence_1` is {confidence:g}, but the model gives your picture {given:.4f} for a {read}: store "
         "probabilities[digit_1] as predict_digit returns it, not a number you typed or rounded."
     )
+    _judge(confidence, given, wrong, otherwise, atol=1e-6, rtol=1e-5)
+    return f"Correct: the model reads your picture as a {digit}, and `confidence_1` is its probability."
 
 
-@_check(2)
+@_errors_as_check_failed(2)
 def check_centring_matters(no_centring: Any, correct_uncentred: Any, model: Any, paths: Any, labels: Any) -> str:
     """Check ``no_centring`` (the 20×20 step in the top-left corner) and the count it reads correctly."""
     from helpers.preprocess import to_mnist
@@ -709,10 +707,7 @@ def check_centring_matters(no_centring: Any, correct_uncentred: Any, model: Any,
         _fail(f"`correct_uncentred` is {count}: a count between 0 and {len(paths)}.")
     uncentred, centred = [], []
     for path in paths:
-        got = _call(no_centring, "no_centring", path)
-        if got is None:
-            _fail("no_centring returned None: did you forget `return frame`?")
-        image = _array(got, "no_centring(path)")
+        image = _array(_call(no_centring, "no_centring", path, returns="`return frame`"), "no_centring(path)")
         if image.shape != (28, 28) or image.dtype.kind != "f":
             _fail(f"no_centring should return a 28×28 float array; it returned {image.dtype} {image.shape}.")
         result, steps = to_mnist(path, return_steps=True)
@@ -732,9 +727,8 @@ def check_centring_matters(no_centring: Any, correct_uncentred: Any, model: Any,
         centred.append(result)
     n = int((model.predict(np.stack(uncentred), verbose=0).argmax(axis=1) == labels).sum())
     k = int((model.predict(np.stack(centred), verbose=0).argmax(axis=1) == labels).sum())
-    if count != n:
-        hint = " Did you predict on the centred images?" if count == k else ""
-        _fail(f"you counted {count}, your function gives {n}.{hint}")
+    said = f"you counted {count}, your function gives {n}."
+    _judge(count, n, [(k, f"{said} Did you predict on the centred images?")], said)
     return (
         f"Correct: your count of the {len(paths)} sample digits read without centring. Compare it with the "
         "count with centring: a Dense network has no notion of 'the same shape moved', position matters to it."
@@ -745,7 +739,7 @@ UPSIDE_DOWN = {6: 9, 9: 6}  # turned 180°, these digits are each other (0, 1 an
 UPSIDE_DOWN_TOLERANCE = 30  # degrees either side of 180 that still read as upside down
 
 
-@_check(1)
+@_errors_as_check_failed(1)
 def check_misread(misread: Any, model: Any, render: Callable) -> str:
     """Check that ``render(**misread)`` gives a picture the model reads as another digit."""
     from helpers.predict import predict_digit
@@ -791,34 +785,26 @@ def check_misread(misread: Any, model: Any, render: Callable) -> str:
 # ------------------------------------------------------------------------- notebook 07
 
 
-@_check(1)
+@_errors_as_check_failed(1)
 def check_conv_params(conv_params: Any) -> str:
     """Check a function ``conv_params(kernel, channels_in, filters)`` against Keras' own count."""
-    if not callable(conv_params):
-        _fail(f"`conv_params` should be a function of (kernel, channels_in, filters), got {_describe(conv_params)}.")
+    cases = []
     for k, c, f, expected in [(5, 1, 32, 832), (3, 32, 64, 18_496), (3, 3, 8, 224)]:
-        got = _call(conv_params, "conv_params", k, c, f)
-        if got is None:
-            _fail(f"conv_params({k}, {c}, {f}) returned None: did you forget `return`?")
-        got = _number(got, f"conv_params({k}, {c}, {f})", integer=True)
-        if got == expected:
-            continue
-        said = f"conv_params({k}, {c}, {f}) = {got}"
-        for wrong, why in [  # (a formula students write, what it misses), first match wins
-            (k * k * c * f, f"you counted the weights but not the {f} biases, one per filter"),
-            (k * k * c * f + c * f, f"one bias per filter ({f}), not one per filter and input channel"),
-            (k * k * c * f + c, f"one bias per filter ({f}), not one per input channel"),
-            (k * k * f + f, f"each filter looks at all {c} input channels, not at one"),
-            (k * c * f + f, f"a kernel of size {k} covers {k} × {k} pixels, not {k}"),
-            (k * k * c + f, f"each of the {f} filters has its own {k} × {k} × {c} weights"),
-        ]:
-            if got == wrong and wrong != expected:
-                _fail(f"{said}: {why}.")
-        _fail(f"{said}, expected {expected}: k × k × channels_in × filters + filters.")
+        mistakes = [  # (a formula students write, what it misses), first match wins
+            (k * k * c * f, f"you counted the weights but not the {f} biases, one per filter."),
+            (k * k * c * f + c * f, f"one bias per filter ({f}), not one per filter and input channel."),
+            (k * k * c * f + c, f"one bias per filter ({f}), not one per input channel."),
+            (k * k * f + f, f"each filter looks at all {c} input channels, not at one."),
+            (k * c * f + f, f"a kernel of size {k} covers {k} × {k} pixels, not {k}."),
+            (k * k * c + f, f"each of the {f} filters has its own {k} × {k} × {c} weights."),
+        ]
+        cases.append(((k, c, f), expected, mistakes))
+    formula = "k × k × channels_in × filters + filters"
+    _check_counts(conv_params, "conv_params", "kernel, channels_in, filters", cases, formula)
     return "Correct: kernel × kernel × channels in × filters + filters, e.g. 3 × 3 × 32 × 64 + 64 = 18,496."
 
 
-@_check(1)
+@_errors_as_check_failed(1)
 def check_shift_accuracy(accuracy_down_3: Any, model: Any, x_val: Any, y_val: Any) -> str:
     """Check the validation accuracy of ``model`` on the images moved 3 pixels down."""
     from helpers.preprocess import shift_images
@@ -830,67 +816,66 @@ def check_shift_accuracy(accuracy_down_3: Any, model: Any, x_val: Any, y_val: An
         predicted = np.asarray(model.predict(shift_images(x_val, down, right), verbose=0)).argmax(axis=1)
         return float((predicted == y_val).mean())
 
+    def mistakes() -> list:  # (a value students compute instead, what it is): each costs a pass over x_val
+        moved = {(d, r): accuracy(d, r) for d, r in [(0, 0), (-3, 0), (0, 3), (0, -3), (2, 0), (4, 0)]}
+        four = np.mean([expected, moved[-3, 0], moved[0, 3], moved[0, -3]])  # section 1's four directions
+        return [
+            (moved[0, 0], "the accuracy on the unshifted images: shift_images(x_val, down=3) moves them down."),
+            (moved[-3, 0], "the accuracy on images moved up: shift_images(x_val, down=3) moves them down."),
+            (moved[0, 3], "the accuracy on images moved right: shift_images(x_val, down=3) moves them down."),
+            (moved[0, -3], "the accuracy on images moved left: shift_images(x_val, down=3) moves them down."),
+            (four, "the mean over down, up, right and left (section 1's table): only down is asked."),
+            (1 - expected, "the share read wrongly (the error rate): the question asks for the share read correctly."),
+            (moved[2, 0], "the accuracy on images moved 2 pixels down: the question asks for 3."),
+            (moved[4, 0], "the accuracy on images moved 4 pixels down: the question asks for 3."),
+        ]
+
     expected = accuracy(3, 0)
-    if math.isclose(answer, expected, abs_tol=1e-4):
-        return "Correct: the share of the validation digits moved 3 pixels down that the model reads correctly."
-    moved = {(d, r): accuracy(d, r) for d, r in [(0, 0), (-3, 0), (0, 3), (0, -3), (2, 0), (4, 0)]}
-    four = np.mean([expected, moved[-3, 0], moved[0, 3], moved[0, -3]])  # section 1's four directions
-    for wrong, why in [  # (a value students compute instead, what it is), first match wins
-        (moved[0, 0], "the accuracy on the unshifted images: shift_images(x_val, down=3) moves them down"),
-        (moved[-3, 0], "the accuracy on images moved up: shift_images(x_val, down=3) moves them down"),
-        (moved[0, 3], "the accuracy on images moved right: shift_images(x_val, down=3) moves them down"),
-        (moved[0, -3], "the accuracy on images moved left: shift_images(x_val, down=3) moves them down"),
-        (float(four), "the mean over down, up, right and left (section 1's table): only down is asked"),
-        (1 - expected, "the share read wrongly (the error rate): the question asks for the share read correctly"),
-        (moved[2, 0], "the accuracy on images moved 2 pixels down: the question asks for 3"),
-        (moved[4, 0], "the accuracy on images moved 4 pixels down: the question asks for 3"),
-    ]:
-        if math.isclose(answer, wrong, abs_tol=1e-4) and not math.isclose(wrong, expected, abs_tol=1e-4):
-            _fail(f"{answer:.4f} is {why}.")
-    _fail(f"{answer:.4f} is not it: predict on shift_images(x_val, down=3), then compare the argmax with y_val.")
+    otherwise = f"{answer:.4f} is not it: predict on shift_images(x_val, down=3), then compare the argmax with y_val."
+    _judge(answer, expected, mistakes, otherwise, said=f"{answer:.4f} is ", atol=1e-4)
+    return "Correct: the share of the validation digits moved 3 pixels down that the model reads correctly."
 
 
 # ------------------------------------------------------------------------- notebook 08
 
 
-@_check(1)
+@_errors_as_check_failed(1)
 def check_gate_threshold(threshold_2: Any, gate: Any, val_digits: Any, test_digits: Any) -> str:
     """Check the gate threshold that refuses 2% of the validation digits: their scores' 2% quantile."""
     answer = _number(threshold_2, "threshold_2")
     val_scores, test_scores = gate.scores(val_digits), gate.scores(test_digits)
-
-    def refused(scores: np.ndarray) -> float:
-        return float((scores < answer).mean())
-
-    correct = "Correct: below that threshold the gate refuses 2% of the validation digits (their scores' 2% quantile)."
-    if math.isclose(answer, float(np.quantile(val_scores, 0.02)), rel_tol=1e-5, abs_tol=1e-9):
-        return correct
-    if math.isclose(answer, float(np.quantile(test_scores, 0.02)), rel_tol=1e-5, abs_tol=1e-9):
-        _fail("that is the 2% point of the test digits' scores: choose thresholds on the validation digits.")
-    if abs(refused(val_scores) - 0.02) <= 0.5 / len(val_scores):  # another threshold between the same two scores
-        return correct
-    if math.isclose(answer, float(np.quantile(val_scores, 0.98)), rel_tol=1e-5, abs_tol=1e-9):
-        _fail(f"below {answer:.3f} the gate refuses 98% of the digits: the threshold is the scores' 2% quantile.")
-    if not 0 <= answer <= 1:
-        _fail(f"{answer:g} is not a gate score: the gate's scores are probabilities between 0 and 1.")
-    _fail(
-        f"below {answer:.3f} the gate refuses {refused(val_scores):.2%} of the validation digits, not 2%: "
+    refused, right = float((val_scores < answer).mean()), np.quantile(val_scores, 0.02)
+    on_test = "that is the 2% point of the test digits' scores: choose thresholds on the validation digits."
+    wrong = [(np.quantile(test_scores, 0.02), on_test)]
+    if abs(refused - 0.02) <= 0.5 / len(val_scores) and not _close(answer, wrong[0][0], atol=1e-9, rtol=1e-5):
+        right = answer  # another threshold between the same two scores refuses the same digits
+    most = f"below {answer:.3f} the gate refuses 98% of the digits: the threshold is the scores' 2% quantile."
+    wrong.append((np.quantile(val_scores, 0.98), most))
+    otherwise = (
+        f"below {answer:.3f} the gate refuses {refused:.2%} of the validation digits, not 2%: "
         "use threshold_for(gate.scores(val_digits), rejected=0.02)."
+        if 0 <= answer <= 1
+        else f"{answer:g} is not a gate score: the gate's scores are probabilities between 0 and 1."
     )
+    _judge(answer, right, wrong, otherwise, atol=1e-9, rtol=1e-5)
+    return "Correct: below that threshold the gate refuses 2% of the validation digits (their scores' 2% quantile)."
 
 
-@_check(1)
+@_errors_as_check_failed(1)
 def check_refused_share(refused_2: Any, gate: Any, threshold_2: Any, test_not_digits: Any, val_not_digits: Any) -> str:
     """Check the share of the test not-digits whose gate score is below ``threshold_2``."""
     answer = _number(refused_2, "refused_2", fraction=True)
     test_scores = gate.scores(test_not_digits)
     expected = float((test_scores < threshold_2).mean())
-    if math.isclose(answer, expected, abs_tol=1e-4):
-        return "Correct: the share of the test not-digits whose gate score is below threshold_2."
-    if math.isclose(answer, 1 - expected, abs_tol=1e-4):
-        _fail(f"{answer:.4f} is the share the gate lets through (scores at or above the threshold), not refuses.")
-    if math.isclose(answer, float((gate.scores(val_not_digits) < threshold_2).mean()), abs_tol=1e-4):
-        _fail(f"{answer:.4f} is measured on the validation not-digits: measure on the test not-digits.")
-    if math.isclose(answer, float((test_scores < gate.threshold).mean()), abs_tol=1e-4):
-        _fail(f"{answer:.4f} is at the gate's own threshold ({gate.threshold:.3f}): use threshold_2.")
-    _fail(f"{answer:.4f} is not it: the share of gate.scores(test_not_digits) below threshold_2.")
+
+    def mistakes() -> list:  # scoring val_not_digits costs a pass of the gate: only for a wrong answer
+        on_val, at_own = (gate.scores(val_not_digits) < threshold_2).mean(), (test_scores < gate.threshold).mean()
+        return [
+            (1 - expected, "is the share the gate lets through (scores at or above the threshold), not refuses."),
+            (on_val, "is measured on the validation not-digits: measure on the test not-digits."),
+            (at_own, f"is at the gate's own threshold ({gate.threshold:.3f}): use threshold_2."),
+        ]
+
+    otherwise = f"{answer:.4f} is not it: the share of gate.scores(test_not_digits) below threshold_2."
+    _judge(answer, expected, mistakes, otherwise, said=f"{answer:.4f} ", atol=1e-4)
+    return "Correct: the share of the test not-digits whose gate score is below threshold_2."

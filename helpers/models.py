@@ -1,8 +1,9 @@
 """The course's models as compiled Keras models; saving, loading, and training one that is missing.
 
-Notebooks 02 and 04 write these models in the open; each asserts that its model has
-the same architecture as the builder here, so notebook 05 and the tests can reuse the
-builders without drift.
+Notebooks 02 (baseline), 04 (improved), 07 (CNN) and 08 (digit gate) write these models in the
+open; each asserts that its model has the same architecture as the builder here. ``RECIPES`` says
+how each saved model is trained, so a later notebook, the benchmark and the tests get the same
+model from ``load_or_train`` without drift.
 """
 
 from __future__ import annotations
@@ -82,6 +83,16 @@ IMPROVED_PEAK_LR = 3e-3
 MAX_SHIFT = 0.08  # of the image size: 0.08 * 28 = about 2 pixels
 
 
+def _shifted_input() -> list:
+    """The opening of the improved model, the CNN and the gate: a 28×28 input, shifted at random
+    by up to ``MAX_SHIFT`` while training (no change when predicting)."""
+    return [
+        keras.Input(shape=(28, 28)),
+        layers.Reshape((28, 28, 1)),
+        layers.RandomTranslation(MAX_SHIFT, MAX_SHIFT, fill_mode="constant", interpolation="nearest"),
+    ]
+
+
 def improved_schedule(
     n_train: int = TRAIN_SIZE, epochs: int = IMPROVED_EPOCHS, batch_size: int = IMPROVED_BATCH_SIZE
 ) -> keras.optimizers.schedules.LearningRateSchedule:
@@ -98,9 +109,7 @@ def build_improved(n_train: int = TRAIN_SIZE, epochs: int = IMPROVED_EPOCHS) -> 
     """
     model = keras.Sequential(
         [
-            keras.Input(shape=(28, 28)),
-            layers.Reshape((28, 28, 1)),
-            layers.RandomTranslation(MAX_SHIFT, MAX_SHIFT, fill_mode="constant", interpolation="nearest"),
+            *_shifted_input(),
             *_baseline_layers(),
         ],
         name="improved",
@@ -162,9 +171,7 @@ def build_cnn(n_train: int = TRAIN_SIZE, epochs: int = CNN_EPOCHS, body: str = "
         raise ValueError(f"unknown CNN body {body!r}: choose one of {sorted(CNN_BODIES)}")
     model = keras.Sequential(
         [
-            keras.Input(shape=(28, 28)),
-            layers.Reshape((28, 28, 1)),
-            layers.RandomTranslation(MAX_SHIFT, MAX_SHIFT, fill_mode="constant", interpolation="nearest"),
+            *_shifted_input(),
             *CNN_BODIES[body](),
             layers.Dense(10, activation="softmax"),
         ],
@@ -188,9 +195,7 @@ def build_gate() -> keras.Model:
     """
     model = keras.Sequential(
         [
-            keras.Input(shape=(28, 28)),
-            layers.Reshape((28, 28, 1)),
-            layers.RandomTranslation(MAX_SHIFT, MAX_SHIFT, fill_mode="constant", interpolation="nearest"),
+            *_shifted_input(),
             layers.Conv2D(16, 5, strides=2, padding="same", activation="relu"),  # 16 maps of 14×14
             layers.Conv2D(32, 3, strides=2, padding="same", activation="relu"),  # 32 maps of 7×7
             layers.Flatten(),
@@ -321,6 +326,8 @@ RECIPES = {
     "baseline": dict(build=lambda n_train: build_baseline(), epochs=10, batch_size=128, notebook="02"),
     "improved": dict(build=build_improved, epochs=IMPROVED_EPOCHS, batch_size=IMPROVED_BATCH_SIZE, notebook="04"),
     "cnn": dict(build=build_cnn, epochs=CNN_EPOCHS, batch_size=CNN_BATCH_SIZE, notebook="07"),
+    # the gate learns from helpers.nodigit.gate_training_set: pass its class_weight to load_or_train
+    "gate": dict(build=lambda n_train: build_gate(), epochs=GATE_EPOCHS, batch_size=GATE_BATCH_SIZE, notebook="08"),
 }
 
 
@@ -340,10 +347,24 @@ def _check_saved(model: keras.Model, reference: keras.Model, name: str, path: Pa
         )
 
 
-def load_or_train(name: str, x_train: np.ndarray, y_train: np.ndarray, seed: int = 0) -> keras.Model:
-    """Load ``models/NAME.keras`` (safe mode); if it is missing, say so, train it and save it.
+def train(name: str, x_train: np.ndarray, y_train: np.ndarray, seed: int = 0, **fit: Any) -> keras.Model:
+    """Train the model ``name`` by its recipe in ``RECIPES`` from ``seed`` (not saved); ``fit`` goes to
+    ``model.fit`` (``class_weight`` for the gate, ``verbose``, ``callbacks``...)."""
+    if name not in RECIPES:
+        raise ValueError(f"unknown model {name!r}: choose one of {sorted(RECIPES)}")
+    recipe = RECIPES[name]
+    keras.utils.set_random_seed(seed)
+    model = recipe["build"](len(x_train))
+    model.fit(x_train, y_train, epochs=recipe["epochs"], batch_size=recipe["batch_size"], **fit)
+    return model
 
-    Pass the training split (``helpers.data.train_val_split``), as the notebooks train on it.
+
+def load_or_train(name: str, x_train: np.ndarray, y_train: np.ndarray, seed: int = 0, **fit: Any) -> keras.Model:
+    """Load ``models/NAME.keras`` (safe mode); if it is missing, say so, train it by ``RECIPES`` and save it.
+
+    Pass the training split (``helpers.training.train_val_split``), as the notebooks train on it; for the
+    gate, ``helpers.nodigit.gate_training_set``'s inputs and labels, and its ``class_weight=`` (the
+    gate's threshold is chosen and saved by notebook 08: ``helpers.nodigit.save_gate``).
     A saved model whose architecture or input shape is not the recipe's is refused, naming the difference.
     """
     if name not in RECIPES:
@@ -359,8 +380,6 @@ def load_or_train(name: str, x_train: np.ndarray, y_train: np.ndarray, seed: int
         f"{name}: models/{path.name} not found (notebook {recipe['notebook']} saves it); "
         f"training it now: {recipe['epochs']} epochs, batch {recipe['batch_size']}"
     )
-    keras.utils.set_random_seed(seed)
-    model = recipe["build"](len(x_train))
-    history = model.fit(x_train, y_train, epochs=recipe["epochs"], batch_size=recipe["batch_size"], verbose=1)
-    save_model(model, path, history=history.history)
+    model = train(name, x_train, y_train, seed, **fit)
+    save_model(model, path, history={k: list(v) for k, v in model.history.history.items()})
     return model

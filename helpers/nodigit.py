@@ -17,6 +17,8 @@ classifier it is given (``helpers.predict``; nothing here trains it behind a not
 
 from __future__ import annotations
 
+from helpers import models
+from helpers.files import write_atomic
 from helpers.preprocess import to_mnist
 
 import json
@@ -24,14 +26,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import keras
 import numpy as np
 from matplotlib import font_manager
 from PIL import Image, ImageDraw, ImageFont
-
-if TYPE_CHECKING:
-    import keras
 
 KINDS = ("letter", "noise", "scribble", "shape")
 # Letters a reader would not take for a digit: no O, D, Q, I, l, J, Z, S, B, G, b, d, g, p, q..., no letter
@@ -198,13 +197,12 @@ def not_digits(n: int, seed: int, fonts: str = "train", kinds: Sequence[str] = K
 
 # ------------------------------------------------------------------------ the gate
 
-NOT_DIGITS_TRAIN = 10_000  # drawn not-digits the gate learns from, beside the 50,000 training digits
-SEEDS = {"train": 1, "validation": 2, "test": 3}  # a different draw of not-digits for each split
-# Notebook 08's three draws, split: (how many, seed, fonts); the test draw uses fonts the gate never saw.
+# Notebook 08's three draws of not-digits, one per split, each from its own seed: (how many, seed, fonts).
+# The gate learns from the "train" draw (beside the 50,000 training digits); the test draw uses fonts it never saw.
 DRAWS = {
-    "train": (NOT_DIGITS_TRAIN, SEEDS["train"], "train"),
-    "validation": (2_000, SEEDS["validation"], "train"),
-    "test": (2_000, SEEDS["test"], "test"),
+    "train": (10_000, 1, "train"),
+    "validation": (2_000, 2, "train"),
+    "test": (2_000, 3, "test"),
 }
 VAL_DIGITS_REJECTED = 0.005  # the operating point: the gate may refuse 0.5% of the validation digits
 GATE_FILE = "gate.keras"  # in helpers.models.MODELS_DIR, its threshold beside it in gate.json
@@ -249,18 +247,25 @@ def prepare(images: Sequence) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gate_training_set(
-    x_train: np.ndarray, n_not_digits: int = NOT_DIGITS_TRAIN, seed: int = SEEDS["train"]
+    x_train: np.ndarray, not_digit_inputs: np.ndarray, seed: int = DRAWS["train"][1]
 ) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
-    """The gate's training data: the training digits (label 1) and drawn not-digits (label 0), shuffled.
+    """The gate's training data: the training digits (label 1) and the not-digits (label 0), shuffled.
 
-    Returns ``(x, y, class_weight)``: the weights make both classes count equally in the loss,
-    although there are five times more digits. The not-digits use the "train" fonts.
+    ``not_digit_inputs`` are the drawn not-digits after ``prepare`` (notebook 08 draws them with
+    ``DRAWS["train"]``). Returns ``(x, y, class_weight)``: the weights make both classes count
+    equally in the loss, although there are five times more digits.
     """
-    not_digit_inputs, _ = prepare(not_digits(n_not_digits, seed, "train")[0])
+    not_digit_inputs = np.asarray(not_digit_inputs, np.float32)
+    if not_digit_inputs.ndim != 3 or not_digit_inputs.shape[1:] != (28, 28) or not len(not_digit_inputs):
+        raise ValueError(
+            f"not_digit_inputs has shape {not_digit_inputs.shape}: give the prepared not-digits, "
+            "prepare(not_digits(...)[0])[0], an array of shape (N, 28, 28) with N > 0"
+        )
+    n = len(not_digit_inputs)
     x = np.concatenate([np.asarray(x_train, np.float32), not_digit_inputs])
-    y = np.concatenate([np.ones(len(x_train), np.float32), np.zeros(n_not_digits, np.float32)])
+    y = np.concatenate([np.ones(len(x_train), np.float32), np.zeros(n, np.float32)])
     order = np.random.default_rng(seed).permutation(len(x))
-    class_weight = {0: len(x) / (2 * n_not_digits), 1: len(x) / (2 * len(x_train))}
+    class_weight = {0: len(x) / (2 * n), 1: len(x) / (2 * len(x_train))}
     return x[order], y[order], class_weight
 
 
@@ -275,9 +280,7 @@ def threshold_for(digit_scores: np.ndarray, rejected: float = VAL_DIGITS_REJECTE
 
 
 def _paths(path: str | os.PathLike | None) -> tuple[Path, Path]:
-    from helpers.models import MODELS_DIR
-
-    model_path = Path(path) if path is not None else MODELS_DIR / GATE_FILE
+    model_path = Path(path) if path is not None else models.MODELS_DIR / GATE_FILE  # read at each call
     return model_path, model_path.with_suffix(".json")
 
 
@@ -296,25 +299,20 @@ def _output_problem(model: keras.Model) -> str | None:
 
 def save_gate(gate: Gate, path: str | os.PathLike | None = None, **measured: float) -> Path:
     """Save the gate's model (``models/gate.keras``) and its threshold (``gate.json``, with ``measured``)."""
-    from helpers.files import write_atomic
-    from helpers.models import save_model
-
     model_path, json_path = _paths(path)
     if not _is_threshold(gate.threshold):
         raise ValueError(f"the gate's threshold is {gate.threshold!r}: it must be a number from 0 to 1")
     if problem := _output_problem(gate.model):
         raise ValueError(f"the gate's model {problem}, like helpers.models.build_gate()")
-    save_model(gate.model, model_path)
+    models.save_model(gate.model, model_path)
     write_atomic(json_path, json.dumps({"threshold": float(gate.threshold), **measured}, indent=1))
     return model_path
 
 
 def load_gate(path: str | os.PathLike | None = None) -> Gate:
     """Load a gate saved by ``save_gate`` (the model in safe mode, the threshold from the JSON beside it)."""
-    from helpers.models import load_model
-
     model_path, json_path = _paths(path)
-    model = load_model(model_path)
+    model = models.load_model(model_path)
     redo = f"Run notebook 08 again, or delete {model_path.name} to have the gate trained again."
     if problem := _output_problem(model):
         raise ValueError(f"{model_path} {problem}: is it another model saved under that name? {redo}")
@@ -325,19 +323,3 @@ def load_gate(path: str | os.PathLike | None = None) -> Gate:
     if not _is_threshold(threshold):
         raise ValueError(f"{json_path} gives the threshold {threshold!r}; it must be a number from 0 to 1. {redo}")
     return Gate(model, float(threshold))
-
-
-def train_gate(x_train: np.ndarray, x_val: np.ndarray, seed: int = 0, verbose: int | str = "auto") -> Gate:
-    """Train the course's gate as notebook 08 does, and choose its threshold on ``x_val`` (validation digits)."""
-    from helpers.models import GATE_BATCH_SIZE, GATE_EPOCHS, build_gate
-
-    import keras
-
-    x, y, class_weight = gate_training_set(x_train)
-    keras.utils.set_random_seed(seed)
-    model = build_gate()
-    model.fit(x, y, epochs=GATE_EPOCHS, batch_size=GATE_BATCH_SIZE, class_weight=class_weight, verbose=verbose)
-    val_inputs, _ = prepare(list(np.asarray(x_val)))
-    gate = Gate(model, threshold=0.0)
-    gate.threshold = threshold_for(gate.scores(val_inputs))  # chosen on the validation digits
-    return gate

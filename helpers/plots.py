@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
@@ -63,8 +64,6 @@ def show_digits(
 
 def plot_class_balance(y_train: np.ndarray, y_test: np.ndarray) -> plt.Figure:
     """Bar chart: how many examples of each digit are in the training and test sets?"""
-    import pandas as pd
-
     counts = pd.DataFrame(
         {
             "digit": np.tile(np.arange(10), 2),
@@ -89,16 +88,14 @@ def show_image_row(
     titles: list[str],
     *,
     suptitle: str,
-    cmap: str = DIGIT_CMAP,
-    colorbar: bool = False,
     size: float = 1.6,
     frame: bool = False,
 ) -> plt.Figure:
     """Show a row of images (e.g. mean digits), each with a title; ``frame`` outlines each picture's edges."""
     fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size + 0.8), squeeze=False)
     vmax = max(float(np.max(img)) for img in images)
-    for ax, img, title in zip(axes[0], images, titles, strict=False):
-        im = ax.imshow(img, cmap=cmap, vmin=0, vmax=vmax)
+    for ax, img, title in zip(axes[0], images, titles, strict=True):
+        ax.imshow(img, cmap=DIGIT_CMAP, vmin=0, vmax=vmax)
         ax.set_title(title, fontsize=11, fontweight="normal")
         if frame:  # no ticks, but the frame shows where each picture ends
             ax.set(xticks=[], yticks=[])
@@ -106,8 +103,6 @@ def show_image_row(
         else:
             ax.axis("off")
     fig.suptitle(suptitle)
-    if colorbar:
-        fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
     return fig
 
 
@@ -140,22 +135,16 @@ def plot_learning_curves(history: dict, title: str = "Is the model still learnin
     return fig
 
 
-def plot_model_comparison(
-    runs,
-    metric: str = "val_accuracy",
-    by: str = "model",
-    title: str = "Which model is more accurate on validation data?",
-) -> plt.Figure:
-    """Mean ± std over seeds as a diamond with error bars, every single seed as a grey dot."""
-    import pandas as pd
-
+def plot_model_comparison(runs, title: str = "Which model is more accurate on validation data?") -> plt.Figure:
+    """Validation accuracy of each model (``runs``: one dict per model and seed): mean ± std over seeds
+    as a diamond with error bars, every single seed as a grey dot."""
     df = pd.DataFrame(runs)
-    order = list(dict.fromkeys(df[by]))
-    stats = df.groupby(by, sort=False)[metric].agg(["mean", "std"]).reindex(order)
+    order = list(dict.fromkeys(df["model"]))
+    stats = df.groupby("model", sort=False)["val_accuracy"].agg(["mean", "std"]).reindex(order)
     fig, ax = plt.subplots(figsize=(1.9 * len(order) + 2, 3.8))
     colours = sns.color_palette(PALETTE, len(order))
     for i, name in enumerate(order):
-        values = df.loc[df[by] == name, metric]
+        values = df.loc[df["model"] == name, "val_accuracy"]
         ax.scatter(
             np.full(len(values), i) + np.linspace(-0.15, 0.15, len(values)),
             values,
@@ -179,11 +168,10 @@ def plot_model_comparison(
         )
     ax.set_xticks(range(len(order)), order)
     ax.set_xlim(-0.6, len(order) - 0.4)
-    spread = df[metric].max() - df[metric].min()
-    ax.set_ylim(df[metric].min() - 0.25 * spread - 1e-3, df[metric].max() + 0.35 * spread + 1e-3)
-    ax.set(ylabel=metric.replace("val_", "validation ").replace("_", " "), title=title)
-    if "accuracy" in metric:
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    low, high = df["val_accuracy"].min(), df["val_accuracy"].max()
+    ax.set_ylim(low - 0.25 * (high - low) - 1e-3, high + 0.35 * (high - low) + 1e-3)
+    ax.set(ylabel="validation accuracy", title=title)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
     ax.legend(loc="upper left")
     return fig
 

@@ -9,6 +9,7 @@ step at a time, and ``to_mnist(image, return_steps=True)`` shows every step.
 
 from __future__ import annotations
 
+import operator
 import os
 import stat
 import struct
@@ -113,12 +114,12 @@ def _array_to_float(arr: np.ndarray, name: str = "the array") -> np.ndarray:
     return arr.astype(np.float32) / divisor
 
 
-def _shrink_array(arr: np.ndarray, name: str = "the array") -> np.ndarray:
+def _shrink_array(arr: np.ndarray) -> np.ndarray:
     """Average a huge array over k×k blocks, a band of k rows at a time: float32 in [0, 1], at most MAX_SIDE a side.
 
     Only one band's column sums (one float row) exist at a time, never a full-size float or gray copy.
     """
-    divisor, k = _divisor(arr, name), -(-max(arr.shape[:2]) // MAX_SIDE)
+    divisor, k = _divisor(arr, "the array"), -(-max(arr.shape[:2]) // MAX_SIDE)
     starts = np.arange(0, arr.shape[1], k)  # the column blocks; the last may be narrower
     widths = np.diff(np.append(starts, arr.shape[1])).reshape(-1, *[1] * (arr.ndim - 2))
     out = np.empty((-(-arr.shape[0] // k), len(starts), *arr.shape[2:]), np.float32)
@@ -213,16 +214,12 @@ def shift_images(images: np.ndarray, down: int = 0, right: int = 0) -> np.ndarra
     Negative values move up or left. Pixels pushed over the edge are lost, as on a page whose digit
     was written off-centre. Notebook 07 measures what a shift does to each model.
     """
-    images = np.asarray(images)
+    images, down, right = np.asarray(images), operator.index(down), operator.index(right)  # whole pixels only
     if images.ndim != 3:
         raise ValueError(f"expected a batch of images (N, height, width), got shape {images.shape}")
     if max(abs(down), abs(right)) >= min(images.shape[1:]):
         raise ValueError(f"a shift of ({down}, {right}) pixels moves a {images.shape[1:]} image out of the frame")
-    out = np.zeros_like(images)
-    rows = slice(max(down, 0), images.shape[1] + min(down, 0)), slice(max(-down, 0), images.shape[1] - max(down, 0))
-    cols = slice(max(right, 0), images.shape[2] + min(right, 0)), slice(max(-right, 0), images.shape[2] - max(right, 0))
-    out[:, rows[0], cols[0]] = images[:, rows[1], cols[1]]
-    return out
+    return ndimage.shift(images, (0, down, right), order=0, mode="constant", cval=0)  # whole pixels: no interpolation
 
 
 # ------------------------------------------------------------------ printed digits, for probing
@@ -258,8 +255,8 @@ def render_digit(digit, family: str = "DejaVu Sans", weight: str = "normal", ang
 # ------------------------------------------------------------------ the MNIST steps
 
 
-def _ink_is_bright(gray: np.ndarray) -> np.ndarray:
-    """Invert the picture if its border (the paper) is brighter than mid-gray."""
+def _invert_if_paper_is_light(gray: np.ndarray) -> np.ndarray:
+    """Invert the picture if its border (the paper) is brighter than mid-gray, so that the ink is bright."""
     return 1 - gray if _paper_level(gray) > 0.5 else gray
 
 
@@ -349,7 +346,7 @@ def to_mnist(image, *, return_steps: bool = False) -> np.ndarray | tuple[np.ndar
         raise ValueError(
             f"image is {width}×{height} pixels, too small to hold a digit; use at least {MIN_SIDE}×{MIN_SIDE}"
         )
-    steps["ink is bright"] = _ink_is_bright(steps["grayscale"])
+    steps["ink is bright"] = _invert_if_paper_is_light(steps["grayscale"])  # the step names show in notebook 06
     steps["contrast"] = _stretch_contrast(steps["ink is bright"])
     steps["thresholded"] = _threshold(steps["contrast"])
     steps["cropped"] = _crop_to_ink(steps["thresholded"])

@@ -58,33 +58,22 @@ print(json.dumps({
 """
 
 
-@needs_jax
-def test_helpers_under_jax_load_no_tensorflow(tmp_path):
-    seen = run_python(IMPORT_ALL + REPORT, tmp_path, backend="jax")
-    assert seen["backend"] == "jax" and seen["jax"], seen
-    assert not seen["tensorflow"], "importing helpers under KERAS_BACKEND=jax loaded TensorFlow"
-
-
-def test_the_default_backend_is_tensorflow(tmp_path):
-    seen = run_python(IMPORT_ALL + REPORT, tmp_path, backend=None)
-    assert seen["env"] == "tensorflow", "helpers should set KERAS_BACKEND=tensorflow where it is unset"
-    assert seen["backend"] == "tensorflow" and seen["tensorflow"], seen
-    # (JAX may be loaded here too: TensorFlow imports it where it is installed, tensorflow/lite/python/util.py)
-
-
-@pytest.mark.parametrize("backend", [pytest.param("jax", marks=needs_jax), "numpy"])
-def test_the_users_keras_backend_wins(tmp_path, backend):
-    seen = run_python(IMPORT_ALL + REPORT, tmp_path, backend=backend)
-    assert seen["env"] == backend and seen["backend"] == backend, seen
-    assert not seen["tensorflow"], f"KERAS_BACKEND={backend}: helpers or Keras loaded TensorFlow"
-
-
-@needs_jax
-def test_a_backend_chosen_after_importing_helpers_wins(tmp_path):
-    """A notebook may import helpers, then set KERAS_BACKEND itself, then import Keras."""
-    code = "import os\nimport helpers\nos.environ['KERAS_BACKEND'] = 'jax'\n" + IMPORT_ALL + REPORT
-    seen = run_python(code, tmp_path, backend=None)
-    assert seen["backend"] == "jax" and not seen["tensorflow"], seen
+@pytest.mark.parametrize(
+    ("before", "backend", "expected"),
+    [
+        pytest.param("", "jax", "jax", marks=needs_jax),
+        ("", "numpy", "numpy"),  # the user's KERAS_BACKEND wins
+        ("", None, "tensorflow"),  # unset: helpers sets it to tensorflow
+        # a notebook may import helpers, then set KERAS_BACKEND itself, then import Keras
+        pytest.param("import os, helpers\nos.environ['KERAS_BACKEND'] = 'jax'\n", None, "jax", marks=needs_jax),
+    ],
+    ids=["jax", "numpy", "unset", "set-after-helpers"],
+)
+def test_the_backend_is_the_users_choice_else_tensorflow(tmp_path, before, backend, expected):
+    seen = run_python(before + IMPORT_ALL + REPORT, tmp_path, backend=backend)
+    assert seen["env"] == seen["backend"] == expected, seen
+    # under TensorFlow, JAX may be loaded too: TensorFlow imports it where installed (tensorflow/lite/python/util.py)
+    assert seen["tensorflow"] == (expected == "tensorflow"), f"{expected}: TensorFlow loaded or not as it should"
 
 
 @needs_jax
@@ -122,9 +111,10 @@ def test_the_course_models_train_save_and_load_under_jax_without_tensorflow(tmp_
     cnn = models.load_or_train("cnn", x, y)
     same_cnn = bool(np.array_equal(cnn.predict(x, verbose=0), models.load_or_train("cnn", x, y).predict(x, verbose=0)))
     from helpers import nodigit
-    gate = nodigit.Gate(models.build_gate(), 0.5)
-    gate.model.fit(x, (y % 2).astype("float32"), epochs=1, verbose=0)
-    reloaded = nodigit.load_gate(nodigit.save_gate(gate, models.MODELS_DIR / "gate.keras"))
+    models.RECIPES["gate"]["epochs"] = 1
+    weights = {{0: 1.0, 1: 1.0}}
+    gate = nodigit.Gate(models.load_or_train("gate", x, (y % 2).astype("float32"), class_weight=weights), 0.5)
+    reloaded = nodigit.load_gate(nodigit.save_gate(gate))
     same_gate = bool(np.allclose(gate.scores(x), reloaded.scores(x))) and reloaded.threshold == 0.5
     """) + REPORT.replace(
         "}))",

@@ -26,14 +26,10 @@ def pyproject() -> dict:
 
 
 def lock() -> dict[str, Version]:
-    pins = {}
-    for line in (REPO / "requirements-lock.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, _, version = line.partition("==")
-            assert version, f"lock line {line!r} is not an exact pin (name==version)"
-            pins[canonicalize_name(name)] = Version(version)
-    return pins
+    lines = [line.split("#", 1)[0].strip() for line in (REPO / "requirements-lock.txt").read_text().splitlines()]
+    pins = [line.partition("==") for line in lines if line]
+    assert all(version for _, _, version in pins), "every line of the lock is an exact pin (name==version)"
+    return {canonicalize_name(name): Version(version) for name, _, version in pins}
 
 
 def lock_python() -> tuple[int, int]:
@@ -43,14 +39,8 @@ def lock_python() -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def conda_env() -> dict:
-    return yaml.safe_load((REPO / "environment.yml").read_text())
-
-
-def conda_pip_lines() -> list[str]:
-    deps = conda_env()["dependencies"]
-    (pip,) = [d["pip"] for d in deps if isinstance(d, dict) and "pip" in d]
-    return pip
+def conda_dependencies() -> list:
+    return yaml.safe_load((REPO / "environment.yml").read_text())["dependencies"]
 
 
 def runtime_requirements() -> list[Requirement]:
@@ -63,41 +53,28 @@ def direct_requirements() -> list[Requirement]:
     return runtime_requirements() + [Requirement(r) for reqs in extras.values() for r in reqs]
 
 
-def test_every_direct_dependency_has_an_upper_bound():
-    for req in direct_requirements():
-        assert any(s.operator in ("<", "<=", "==", "~=") for s in req.specifier), f"{req} has no upper bound"
-
-
-def test_lock_satisfies_pyproject_ranges():
+def test_lock_pins_every_direct_dependency_inside_its_bounded_range():
     pins = lock()
     for req in direct_requirements():
+        assert any(s.operator in ("<", "<=", "==", "~=") for s in req.specifier), f"{req} has no upper bound"
         name = canonicalize_name(req.name)
         assert name in pins, f"{req.name} is a dependency but missing from requirements-lock.txt"
         assert pins[name] in req.specifier, f"lock has {req.name}=={pins[name]}, outside {req.specifier}"
 
 
-def test_environment_yml_pins_equal_the_lock():
+def test_environment_yml_pins_the_runtime_set_as_the_lock_does():
     pins = lock()
-    lines = conda_pip_lines()
-    assert "-c requirements-lock.txt" in lines, "environment.yml must constrain pip to the lock"
-    assert "-e ." in lines, "environment.yml must install the helpers package"
-    pinned = {}
-    for line in lines:
-        if line.startswith("-"):
-            continue
-        req = Requirement(line)
-        (spec,) = req.specifier
-        assert spec.operator == "==", f"environment.yml: {line} should be an exact pin"
-        pinned[canonicalize_name(req.name)] = Version(spec.version)
+    (lines,) = [d["pip"] for d in conda_dependencies() if isinstance(d, dict) and "pip" in d]
+    assert {"-c requirements-lock.txt", "-e ."} <= set(lines), "environment.yml: pip with the lock, and the package"
+    pinned = {canonicalize_name(r.name): r.specifier for r in (Requirement(x) for x in lines if x[0] != "-")}
     runtime = {canonicalize_name(r.name) for r in runtime_requirements()}
     assert set(pinned) == runtime, f"environment.yml and pyproject's runtime set differ: {set(pinned) ^ runtime}"
-    for name, version in pinned.items():
-        assert version == pins[name], f"environment.yml has {name}=={version}, the lock has {pins[name]}"
+    for name, spec in pinned.items():
+        assert str(spec) == f"=={pins[name]}", f"environment.yml has {name}{spec}, the lock has {pins[name]}"
 
 
 def test_conda_python_matches_the_lock_and_the_supported_range():
-    deps = conda_env()["dependencies"]
-    (python,) = [d for d in deps if isinstance(d, str) and d.startswith("python")]
+    (python,) = [d for d in conda_dependencies() if isinstance(d, str) and d.startswith("python")]
     version = Version(python.split("=", 1)[1])
     assert version in SpecifierSet(pyproject()["project"]["requires-python"])
     assert Version("{}.{}".format(*lock_python())) == version, "lock and environment.yml use different Pythons"
@@ -118,9 +95,8 @@ def make_install(tmp_path: Path, target: str, *variables: str) -> list[list[str]
     make = shutil.which("make")
     if make is None:
         pytest.skip("make is not installed")
-    venv = tmp_path / "venv"
-    (venv / "bin").mkdir(parents=True)
-    python = venv / "bin" / "python"
+    venv, python = tmp_path / "venv", tmp_path / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
     python.write_text(FAKE_PYTHON.format(python=sys.executable))
     python.chmod(0o755)
     done = subprocess.run(
@@ -132,24 +108,21 @@ def make_install(tmp_path: Path, target: str, *variables: str) -> list[list[str]
     return [call[2:] for call in calls if call[:2] == ["-m", "pip"]]
 
 
-def test_make_install_uses_the_lock_and_installs_no_extras(tmp_path):
-    pips = make_install(tmp_path, "install")
-    assert len(pips) == 2 and all(call[0] == "install" for call in pips), pips
-    with_lock = sys.version_info[:2] == lock_python()  # the lock only fits the Python it was made with
+@pytest.mark.parametrize(
+    ("target", "variables", "package", "lock_fits"),
+    [
+        ("install", [], ".", True),  # a student's install: the package without extras
+        ("install", ["USE_LOCK=0"], ".", False),
+        ("VENV/.installed-test", [], ".[dev,instructor]", True),  # the test and instructor tools: the extras
+    ],
+)
+def test_make_installs_what_it_says_with_the_lock_where_it_fits(tmp_path, target, variables, package, lock_fits):
+    pips = make_install(tmp_path, target, *variables)
+    assert pips and all(call[0] == "install" for call in pips), pips
+    assert pips[-1][-2:] == ["-e", package], pips[-1]
+    with_lock = lock_fits and sys.version_info[:2] == lock_python()  # the lock only fits the Python it was made with
     for call in pips:
         assert ("-c" in call and call[call.index("-c") + 1] == "requirements-lock.txt") == with_lock, call
-    assert pips[-1][-2:] == ["-e", "."], f"a student's install should be the package without extras: {pips[-1]}"
-
-
-def test_make_install_without_the_lock(tmp_path):
-    pips = make_install(tmp_path, "install", "USE_LOCK=0")
-    assert pips and not any("-c" in call for call in pips), pips
-
-
-def test_the_test_tools_come_from_the_extras(tmp_path):
-    pips = make_install(tmp_path, "VENV/.installed-test")
-    assert pips[-1][-2:] == ["-e", ".[dev,instructor]"], pips
-    assert all(("-c" in call) == (sys.version_info[:2] == lock_python()) for call in pips), pips
 
 
 TOOLS = {"pytest", "nbval", "hypothesis", "ruff", "pre-commit", "playwright", "nbgrader"}
@@ -159,8 +132,7 @@ def test_a_students_install_holds_no_test_or_instructor_tools():
     """Walk the runtime set's requirements through the installed packages' metadata: no tool is reached."""
     seen, todo = set(), [canonicalize_name(r.name) for r in runtime_requirements()]
     while todo:
-        name = todo.pop()
-        if name in seen:
+        if (name := todo.pop()) in seen:
             continue
         seen.add(name)
         try:
@@ -173,9 +145,5 @@ def test_a_students_install_holds_no_test_or_instructor_tools():
                 todo.append(canonicalize_name(req.name))
     assert len(seen) > 50, "the runtime set should reach TensorFlow's and Jupyter's dependencies"
     assert not (TOOLS & seen), f"pip install . would pull {sorted(TOOLS & seen)}"
-    extras = {
-        canonicalize_name(Requirement(r).name)
-        for rs in pyproject()["project"]["optional-dependencies"].values()
-        for r in rs
-    }
-    assert extras >= TOOLS, f"every tool belongs to an extra: missing {sorted(TOOLS - extras)}"
+    direct = {canonicalize_name(r.name) for r in direct_requirements()}  # so the tools come from the extras
+    assert direct >= TOOLS, f"every tool belongs to an extra: missing {sorted(TOOLS - direct)}"

@@ -9,49 +9,38 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = files.REPOSITORY_ROOT
 
 
-def test_write_atomic_writes_text_and_bytes_and_keeps_permissions(tmp_path):
-    target = tmp_path / "sub" / "notes.md"
-    write_atomic(target, "héllo\n")
-    assert target.read_bytes() == "héllo\n".encode()
+def test_write_atomic_writes_all_or_nothing_and_keeps_permissions(tmp_path):
+    target = tmp_path / "sub" / "model.keras"
+    assert write_atomic(target, "héllo\n") == target and target.read_bytes() == "héllo\n".encode()
     target.chmod(0o640)
     write_atomic(target, b"\x00\x01")
     assert target.read_bytes() == b"\x00\x01" and target.stat().st_mode & 0o777 == 0o640
-    assert sorted(p.name for p in target.parent.iterdir()) == ["notes.md"]  # no temp file left
-
-
-def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
-    target = tmp_path / "model.keras"
-    target.write_bytes(b"the old model")
     with pytest.raises(RuntimeError, match="disk full"), atomic_path(target) as tmp:
         assert tmp.name.startswith(".model.keras.part-") and tmp.suffix == ".keras"  # Keras wants .keras
         tmp.write_bytes(b"half a new mo")
         raise RuntimeError("disk full")
-    assert target.read_bytes() == b"the old model"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]
+    assert target.read_bytes() == b"\x00\x01" and [p.name for p in target.parent.iterdir()] == ["model.keras"]
 
 
 def test_a_killed_writer_leaves_a_temp_file_that_a_later_write_removes(tmp_path):
     target = tmp_path / "results.json"
     code = (
-        "import os, sys; from helpers.files import atomic_path\n"
+        "import os; from helpers.files import atomic_path\n"
         f"with atomic_path({str(target)!r}) as tmp:\n"
         "    tmp.write_text('{\"half\": '); os._exit(9)  # killed mid-write: no cleanup runs\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, timeout=60)
-    assert done.returncode == 9
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO, timeout=60).returncode == 9
     (leftover,) = tmp_path.glob(".results.json.part-*")
     assert not target.exists()
     write_atomic(target, "{}")  # too recent to be sure its writer is dead: kept
     assert leftover.exists()
-    old = time.time() - STALE_SECONDS - 60
-    os.utime(leftover, (old, old))
+    os.utime(leftover, (time.time() - STALE_SECONDS - 60,) * 2)
     write_atomic(target, "{}")
     assert not leftover.exists() and target.read_text() == "{}"
 
@@ -63,10 +52,10 @@ def test_importing_files_and_data_does_not_load_tensorflow():
 
 
 def test_course_folders_follow_their_variable_else_the_clone(monkeypatch, tmp_path):
-    """In a clone, data/ and models/ sit in it; a variable moves them (a hub's shared data)."""
+    """In a clone, data/ and models/ sit in it; a variable moves them (a hub's shared data). Installed: see
+    tests/test_installed.py."""
     monkeypatch.delenv("MNIST_MODELS_DIR", raising=False)
     assert files.running_from_clone()
     assert files.course_folder("models", "MNIST_MODELS_DIR") == files.REPOSITORY_ROOT / "models"
     monkeypatch.setenv("MNIST_MODELS_DIR", str(tmp_path / "mine"))
     assert files.course_folder("models", "MNIST_MODELS_DIR") == tmp_path / "mine"
-    # Installed (no clone around the package), see tests/test_installed.py: the working folder.

@@ -165,6 +165,7 @@ def read_only(folder: Path) -> None:
         p.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
+@pytest.mark.jax
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_nbval_passes_from_an_installed_wheel_in_a_bare_folder_under_jax(tmp_path):
     """A hub: the course installed from its wheel (read-only), shared read-only data, the notebooks

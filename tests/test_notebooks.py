@@ -46,10 +46,6 @@ def output_text(output) -> str:
     return "\n".join(str(v) for k, v in output.get("data", {}).items() if k.startswith("text/"))
 
 
-def test_there_are_notebooks():
-    assert len(NOTEBOOKS) >= 3
-
-
 def test_outputs_come_from_one_fresh_run(notebook):
     path, nb = notebook
     counts = [c.execution_count for c in code_cells(nb)]

@@ -7,58 +7,29 @@ How well the course's trained gate works is measured in notebook 08.
 from __future__ import annotations
 
 from helpers import models as course_models
-from helpers import nodigit, predict
-from helpers.nodigit import GATE_FILE, Gate, save_gate
+from helpers import predict
+from helpers.nodigit import GATE_FILE, save_gate
 from helpers.predict import NoDigitError, Reading, choose_gate, predict_digit, predict_folder
+from helpers.preprocess import render_digit
 
 import copy
 import pickle
 
-import keras
-import numpy as np
 import pytest
-from matplotlib import font_manager
-from PIL import Image, ImageDraw, ImageFont
 
-
-def classifier(name: str = "reader") -> keras.Model:
-    keras.utils.set_random_seed(0)
-    layers = [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
-    return keras.Sequential(layers, name=name)
-
-
-def constant_gate(score_logit: float, threshold: float = 0.5, name: str = "gate") -> Gate:
-    """A gate giving every picture the score sigmoid(score_logit)."""
-    model = keras.Sequential(
-        [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")]
-    )
-    model.layers[-1].set_weights([np.zeros((784, 1), np.float32), np.array([score_logit], np.float32)])
-    model.name = name
-    return Gate(model, threshold)
-
-
-def three() -> Image.Image:
-    img = Image.new("L", (120, 140), 255)
-    font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), 100)
-    ImageDraw.Draw(img).text((60, 70), "3", font=font, fill=0, anchor="mm")
-    return img
+from conftest import classifier, ink_gate
 
 
 @pytest.fixture
 def models_dir(tmp_path, monkeypatch):
-    """An empty models/ folder; training a gate there fails the test."""
+    """An empty models/ folder."""
     monkeypatch.setattr(course_models, "MODELS_DIR", tmp_path)
-
-    def no_training(*args, **kwargs):
-        raise AssertionError("predict_digit trained a gate")
-
-    monkeypatch.setattr(nodigit, "train_gate", no_training)
     return tmp_path
 
 
 def test_the_answer_unpacks_to_digit_and_probabilities_and_names_who_answered(models_dir):
     model = classifier()
-    reading = predict_digit(model, three(), gate=False)
+    reading = predict_digit(model, render_digit(3), gate=False)
     digit, probabilities = reading  # as notebooks 06-08 unpack it
     assert isinstance(reading, Reading) and isinstance(reading, tuple) and len(reading) == 2
     assert type(digit) is int and digit == int(probabilities.argmax()) and probabilities.shape == (10,)
@@ -71,38 +42,38 @@ def test_the_answer_unpacks_to_digit_and_probabilities_and_names_who_answered(mo
 def test_without_a_saved_gate_no_gate_is_asked_and_none_is_trained(models_dir):
     model = classifier()
     assert choose_gate() == (None, None) and choose_gate(False) == (None, None)
-    assert predict_digit(model, three()).gate is None  # the default: the saved gate, and there is none
+    assert predict_digit(model, render_digit(3)).gate is None  # the default: the saved gate, and there is none
     assert predict_folder(model, models_dir).empty
-    three().save(models_dir / "three.png")
+    render_digit(3).save(models_dir / "three.png")
     table = predict_folder(model, models_dir)
     assert table["gate"].isna().all() and table["model"].tolist() == ["reader"] and table["error"].isna().all()
     with pytest.raises(FileNotFoundError, match=r"no digit gate has been saved.*Run notebook 08 first"):
-        predict_digit(model, three(), gate=True)
+        predict_digit(model, render_digit(3), gate=True)
     assert "no digit gate has been saved" in predict_folder(model, models_dir, gate=True)["error"][0]
     assert sorted(p.name for p in models_dir.iterdir()) == ["three.png"], "nothing was saved"
 
 
 def test_a_saved_gate_is_asked_by_default_and_named(models_dir):
     model = classifier()
-    save_gate(constant_gate(-3.0), models_dir / GATE_FILE)  # refuses everything: 0.05 < 0.5
+    save_gate(ink_gate(0.0, -3.0), models_dir / GATE_FILE)  # refuses everything: 0.05 < 0.5
     with pytest.raises(
         NoDigitError, match=r"the digit gate gives it 0\.05.*\(gate: gate\.keras, saved by notebook 08\)"
     ):
-        predict_digit(model, three())
-    assert predict_digit(model, three(), gate=False).gate is None  # 06's way: the model alone
-    save_gate(constant_gate(3.0), models_dir / GATE_FILE)  # saved again: loaded again, accepts everything
-    reading = predict_digit(model, three())
+        predict_digit(model, render_digit(3))
+    assert predict_digit(model, render_digit(3), gate=False).gate is None  # 06's way: the model alone
+    save_gate(ink_gate(0.0, 3.0), models_dir / GATE_FILE)  # saved again: loaded again, accepts everything
+    reading = predict_digit(model, render_digit(3))
     assert reading.gate == predict.SAVED_GATE == "gate.keras, saved by notebook 08"
-    assert predict_digit(model, three(), gate=True).gate == predict.SAVED_GATE
-    three().save(models_dir / "three.png")
+    assert predict_digit(model, render_digit(3), gate=True).gate == predict.SAVED_GATE
+    render_digit(3).save(models_dir / "three.png")
     assert predict_folder(model, models_dir)["gate"].tolist() == [predict.SAVED_GATE]
 
 
 def test_a_gate_given_is_asked_and_named(models_dir):
     model = classifier("cnn")
-    reading = predict_digit(model, three(), gate=constant_gate(3.0, name="my_gate"))
+    reading = predict_digit(model, render_digit(3), gate=ink_gate(0.0, 3.0, name="my_gate"))
     assert (reading.model, reading.gate) == ("cnn", "'my_gate', passed in")
     with pytest.raises(NoDigitError, match=r"\(gate: 'my_gate', passed in\)"):
-        predict_digit(model, three(), gate=constant_gate(-3.0, name="my_gate"))
+        predict_digit(model, render_digit(3), gate=ink_gate(0.0, -3.0, name="my_gate"))
     with pytest.raises(TypeError, match=r"gate must be True, False or a helpers\.nodigit\.Gate"):
-        predict_digit(model, three(), gate="strict")
+        predict_digit(model, render_digit(3), gate="strict")
