@@ -17,17 +17,18 @@ The course folder is an ordinary nbgrader course (nbgrader's own layout):
     COURSE/refused/STUDENT/mnist[-N]/   submissions this script refused, each with a .txt saying why
     COURSE/needs-review.txt             the students of the last run whose grading needs a look
 
-Every run: refresh the config, lay out source/ if it is missing, `nbgrader generate_assignment`;
-then, when there are submissions, one student at a time: check the submission (a broken or altered
-notebook is refused and moved to refused/), then `nbgrader autograde mnist --student ID`, each
-kernel in a sandbox (grading/kernel_sandbox.py) with limits on time, memory and processes; then
-`nbgrader generate_feedback` and `nbgrader export` for the class. One student's submission can
-fail only that student's grading: the summary says which students need a look and why, and this
-script exits non-zero only when the grading itself failed. generate_assignment and autograde skip
-what is up to date, so a second run grades only new or changed submissions; the feedback is always
-written again (it then includes manual grades and comments from the formgrader). The course's
-source/ is never replaced: it is what the students' version was made from. Delete COURSE/source/
-to start again from notebooks/.
+Every run: refresh the config, lay out source/ if it is missing, and make the student versions
+(`generate`, which `make student` runs too: `nbgrader generate_assignment`, again whenever source/
+changed since release/ was made); then, when there are submissions, one student at a time: check
+the submission (a broken or altered notebook is refused and moved to refused/), then `nbgrader
+autograde mnist --student ID`, each kernel in a sandbox (grading/kernel_sandbox.py) with limits on
+time, memory and processes; then `nbgrader generate_feedback` and `nbgrader export` for the class.
+One student's submission can fail only that student's grading: the summary says which students
+need a look and why, and this script exits non-zero only when the grading itself failed. autograde
+skips what is up to date, so a second run grades only new or changed submissions; the feedback is
+always written again (it then includes manual grades and comments from the formgrader). The
+course's source/ is never replaced: it is what the students' version was made from. Delete
+COURSE/source/ to start again from notebooks/.
 
 Environment: MNIST_GRADING_SANDBOX=auto (default: the sandbox where it works, else unconfined with a
 warning), =off (unconfined), =required (stop unless the sandbox works); MNIST_GRADING_USER, the
@@ -41,6 +42,7 @@ from helpers.files import course_folder
 
 import argparse
 import collections
+import contextlib
 import filecmp
 import json
 import os
@@ -82,6 +84,10 @@ def nbgrader(course: Path, *args: str) -> None:
         raise SystemExit(f"nbgrader {args[0]} failed (exit code {done.returncode}, see above).")
 
 
+def notebooks_in(paths: list[Path]) -> list[Path]:
+    return [p for path in paths for p in (sorted(path.glob("*.ipynb")) if path.is_dir() else [path])]
+
+
 def lay_out_source(source: Path, notebooks: list[Path]) -> None:
     """Copy the instructor notebooks (folders are copied whole, e.g. notebooks/ with its images/)."""
     staging = source.with_name(f".{source.name}.part")
@@ -97,8 +103,41 @@ def lay_out_source(source: Path, notebooks: list[Path]) -> None:
 
 def differs(source: Path, notebooks: list[Path]) -> list[str]:
     """Names of the given notebooks that are not identical in the course's source/."""
-    files = [p for path in notebooks for p in (sorted(path.glob("*.ipynb")) if path.is_dir() else [path])]
+    files = notebooks_in(notebooks)
     return [p.name for p in files if not (source / p.name).is_file() or not filecmp.cmp(p, source / p.name, False)]
+
+
+def outdated(source: Path, release: Path) -> bool:
+    """Whether release/ does not hold source/'s notebooks or is older than one of them."""
+    made = {p.name: p.stat().st_mtime for p in release.glob("*.ipynb")}
+    return made.keys() != {p.name for p in source.glob("*.ipynb")} or any(
+        p.stat().st_mtime > made[p.name] for p in source.glob("*.ipynb")
+    )
+
+
+def generate(course: Path, notebooks: list[Path], *options: str) -> Path:
+    """The one way to student versions: lay out COURSE as an nbgrader course (its config refreshed,
+    source/ copied from `notebooks` unless it is there), then `nbgrader generate_assignment`.
+    Returns release/ASSIGNMENT, the student versions. What `make grade` and `make student` run."""
+    course.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(CONFIG, course / "nbgrader_config.py")
+    source, release = course / "source" / ASSIGNMENT, course / "release" / ASSIGNMENT
+    new = not source.is_dir()
+    if new:
+        lay_out_source(source, notebooks)
+        print(f"Course folder {course}: instructor notebooks copied to source/{ASSIGNMENT}/")
+    elif changed := differs(source, notebooks):
+        print(
+            f"Note: {', '.join(changed)} in {source} differ from {', '.join(map(str, notebooks))}; this uses "
+            "the course's copy (what its student versions are made from). Delete that folder to start again."
+        )
+    # nbgrader skips a release/ that exists, however old: it is made again when source/ is new or changed since,
+    # or the gradebook (which holds the assignment) is gone
+    if release.is_dir() and not new and not outdated(source, release) and (course / "gradebook.db").is_file():
+        print(f"Student versions up to date: {release}")
+        return release
+    nbgrader(course, "generate_assignment", ASSIGNMENT, *(["--force"] if release.is_dir() else []), *options)
+    return release
 
 
 def submissions(course: Path) -> list[str]:
@@ -326,7 +365,8 @@ def run_logged(command: list[str], cwd: Path, env: dict, timeout: float) -> tupl
     try:
         code = process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # the kernel's launcher sees nbgrader go and stops the kernel
+        with contextlib.suppress(ProcessLookupError):  # the group may have ended meanwhile
+            os.killpg(process.pid, signal.SIGKILL)  # the kernel's launcher sees nbgrader go and stops the kernel
         process.wait()
         code = None
     reader.join(timeout=10)
@@ -369,7 +409,9 @@ def refuse(course: Path, student: str, problems: list[str]) -> str:
     while target.exists() or target.with_suffix(".txt").exists():
         number += 1
         target = folder / f"{ASSIGNMENT}-{number}"
-    (course / "submitted" / student / ASSIGNMENT).rename(target)
+    submitted = course / "submitted" / student
+    # a folder that is a link is moved as the link, never what it points at
+    (submitted if submitted.is_symlink() else submitted / ASSIGNMENT).rename(target)
     target.with_name(target.name + ".txt").write_text(
         f"Submission of {student} for {ASSIGNMENT}, refused by grading/grade.py on {time.ctime()}:\n"
         + "".join(f"- {problem}\n" for problem in problems)
@@ -497,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     limits = {"memory": args.memory_limit, "processes": args.max_processes, "file_size": GiB, "tmp_size": GiB}
 
     if args.check_sandbox:  # nothing in the course folder is made or changed
-        files = [p for path in notebooks for p in (sorted(path.glob("*.ipynb")) if path.is_dir() else [path])]
+        files = notebooks_in(notebooks)
         with tempfile.TemporaryDirectory(prefix="mnist-grade-") as name:
             tmp = Path(name)
             tmp.chmod(0o711)
@@ -506,18 +548,8 @@ def main(argv: list[str] | None = None) -> int:
         announce(sandbox, limits)
         return 0
 
-    course.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(CONFIG, course / "nbgrader_config.py")
+    generate(course, notebooks)
     source = course / "source" / ASSIGNMENT
-    if not source.is_dir():
-        lay_out_source(source, notebooks)
-        print(f"Course folder {course}: instructor notebooks copied to source/{ASSIGNMENT}/")
-    elif changed := differs(source, notebooks):
-        print(
-            f"Note: {', '.join(changed)} in {source} differ from {', '.join(map(str, args.source))}; grading uses "
-            "the course's copy (what the student versions were made from). Delete that folder to start again."
-        )
-    nbgrader(course, "generate_assignment", ASSIGNMENT)
 
     students = submissions(course)
     if not students:

@@ -4,8 +4,9 @@ A submission is refused (moved aside, with the reason, and not graded) when nbgr
 grade it or could be fooled by it:
 
 - a folder name nbgrader cannot take as a student id;
-- a link, or anything else that is not a plain file or folder (nbgrader would copy what a link
-  points at, anywhere on the grader's machine, into the folder the student's code runs in);
+- a link, or anything else that is not a plain file or folder, in the submission or as the
+  submission's folder itself (nbgrader would copy what a link points at, anywhere on the grader's
+  machine, into the folder the student's code runs in);
 - a notebook over MAX_NOTEBOOK_BYTES or a submission over MAX_SUBMISSION_BYTES;
 - a notebook that is not valid JSON or not a valid notebook (nbformat's schema);
 - altered grade cells: a cell of the assignment (answer, check, written answer) missing or its
@@ -122,8 +123,11 @@ def check_submission(folder: Path, release: Path, student: str) -> tuple[list[st
     problems, notes = [], []
     if not STUDENT_ID.fullmatch(student):
         problems.append("the folder name is not a usable student id (letters, digits and . _ @ + - only)")
+    for path in (folder.parent, folder):  # a link to someone else's folder, the solutions, anywhere
+        if path.is_symlink():
+            problems.append(f"{path.name} is a link (only plain files and folders are accepted)")
     total = 0
-    for here, dirs, files in os.walk(folder):  # does not follow links
+    for here, dirs, files in [] if problems else os.walk(folder):  # does not follow links
         for name in dirs + files:
             path = Path(here, name)
             if path.is_symlink():

@@ -1,12 +1,15 @@
-"""Write student versions of every notebook with nbgrader's own generate_assignment.
+"""Write student versions of every notebook: nbgrader's generate_assignment, as `make grade` runs it.
 
-    python scripts/make_student.py            # -> release/
+    python scripts/make_student.py                                # -> release/
     python scripts/make_student.py --out DIR
+    python scripts/make_student.py --course grading/course       # the versions that course grades
 
-nbgrader wants a course folder (source/ASSIGNMENT/...); this script lays one out on the fly
-under build/nbgrader/, runs `nbgrader generate_assignment`, and copies the result to the
-output folder: solutions replaced by `raise NotImplementedError()`, hidden tests removed,
-outputs cleared. The committed notebooks (the instructor versions) are only read.
+The student versions come from grading/grade.py's `generate`, the one way to them: it lays out an
+nbgrader course (by default a new one of notebooks/, in a temporary folder under build/; with
+--course, that course folder, as `make grade` uses it) and runs `nbgrader generate_assignment`:
+solutions replaced by `raise NotImplementedError()`, hidden tests removed, outputs cleared. This
+script copies the course's release/mnist/ to the output folder. The committed notebooks (the
+instructor versions) are only read.
 
 The output folder is only ever written where this script wrote before. It must be new, empty, or
 a folder this script wrote: one with a .student-release.json, which lists every file it wrote and
@@ -20,17 +23,19 @@ or was put there by someone else: move those away first.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path, PurePosixPath
 
 REPO = Path(__file__).resolve().parent.parent
-ASSIGNMENT = "mnist"
+sys.path.insert(0, str(REPO / "grading"))
+
+import grade  # noqa: E402 (grading/ is not a package: grade.py runs as a script)
+
 MARKER = ".student-release.json"
 
 
@@ -125,8 +130,8 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def update(out: Path, release: Path) -> None:
-    """Make `out` hold `release`'s files, touching nothing this script did not write."""
+def update(out: Path, release: Path) -> dict[str, str]:
+    """Make `out` hold `release`'s files, touching nothing this script did not write; what it wrote."""
     new = files_in(release)
     stale = plan(out, new)
     out.mkdir(parents=True, exist_ok=True)
@@ -143,60 +148,29 @@ def update(out: Path, release: Path) -> None:
             write_atomically(out / name, (release / name).read_bytes())
     marker = {"written_by": "scripts/make_student.py", "files": new}
     write_atomically(out / MARKER, (json.dumps(marker, indent=1) + "\n").encode())
+    return new
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=REPO / "release", help="folder for the student versions")
+    parser.add_argument("--course", type=Path, help="an nbgrader course folder to make them in (as make grade's)")
     args = parser.parse_args(argv)
     try:
         previous_release(args.out)  # refuse a folder that is not ours before the slow part
+        with contextlib.ExitStack() as stack:
+            if args.course is None:
+                (REPO / "build").mkdir(exist_ok=True)
+                args.course = stack.enter_context(tempfile.TemporaryDirectory(prefix="nbgrader-", dir=REPO / "build"))
+            release = grade.generate(Path(args.course).expanduser().resolve(), [REPO / "notebooks"], "--log-level=WARN")
+            written = update(args.out, release)
     except Refused as exc:
         print(f"make_student.py: {exc}", file=sys.stderr)
         return 1
-
-    (REPO / "build").mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="nbgrader-", dir=REPO / "build") as course:
-        source = Path(course) / "source" / ASSIGNMENT
-        shutil.copytree(
-            REPO / "notebooks",
-            source,
-            # the notebooks' lint config is for maintainers, not course material
-            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc"),
-        )
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "nbgrader",
-                "generate_assignment",
-                ASSIGNMENT,
-                "--force",
-                f"--CourseDirectory.root={course}",
-                "--log-level=WARN",
-            ],
-            cwd=course,
-            capture_output=True,
-            text=True,
-            # nbgrader runs the `alembic` command of its own environment for its database
-            env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
-        )
-        if done.returncode != 0:
-            print(done.stdout[-3000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
-            print("nbgrader generate_assignment failed (see above).", file=sys.stderr)
-            return 1
-        try:
-            update(args.out, Path(course) / "release" / ASSIGNMENT)
-        except Refused as exc:
-            print(f"make_student.py: {exc}", file=sys.stderr)
-            return 1
-    notebooks = sorted(args.out.glob("*.ipynb"))
-    written = set(json.loads((args.out / MARKER).read_text())["files"])
-    for nb in notebooks:
-        if nb.name in written:
-            print(f"student version: {nb.relative_to(args.out.parent) if args.out.is_absolute() else nb}")
-    count = len([nb for nb in notebooks if nb.name in written])
-    print(f"{count} student notebooks in {args.out.name}/ (solutions and hidden tests removed)")
+    notebooks = sorted(name for name in written if name.endswith(".ipynb") and "/" not in name)
+    for name in notebooks:
+        print(f"student version: {args.out / name}")
+    print(f"{len(notebooks)} student notebooks in {args.out}/ (solutions and hidden tests removed)")
     return 0
 
 
