@@ -87,7 +87,7 @@ bench: data $(TEST_STAMP)
 # saved), every other test module beside them on the other (conftest.py groups them). TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 test: data browser sandbox $(TEST_STAMP)
-	$(BIN)/python -m pytest $(NBVAL_FLAGS) -m "not jax" -n $(TEST_WORKERS) --dist loadgroup notebooks tests
+	$(BIN)/python -m pytest $(NBVAL_FLAGS) -m "not jax" -n $(TEST_WORKERS) notebooks tests
 
 # The series under JAX (tests/test_installed.py, marker "jax"): the backend a student gets where
 # TensorFlow has no wheels, proved on every notebook. Its own target keeps make test the fast path.

@@ -1,5 +1,5 @@
 """pytest settings for the whole repository: load the nbval plugin in tests/nbval_strict.py, and keep the
-series together when pytest-xdist runs tests on several workers (make test: pytest -n 2 --dist loadgroup)."""
+series together when pytest-xdist runs the tests on several workers (make test: pytest -n 2)."""
 
 import sys
 from pathlib import Path
@@ -9,13 +9,21 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
 pytest_plugins = ["nbval_strict"]
 
-# The notebooks run in order on one worker (each stands on the models the ones before it saved), and the
-# browser tests after them there (they open the models nbval has just saved); every other test module runs
-# whole on one worker, beside them, so a module's fixtures are set up once.
-SERIES = "series"
+
+def series_or_module(nodeid: str) -> str:
+    """The unit of work one worker takes whole: the notebooks, in order (each stands on the models the ones
+    before it saved), with the browser tests after them (they open what nbval has just saved); else the
+    test's module, so that a module's fixtures are set up once."""
+    path = nodeid.split("::")[0]
+    return "series" if path.endswith((".ipynb", "test_browser.py")) else path
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        series = item.path.suffix == ".ipynb" or item.path.name == "test_browser.py"
-        item.add_marker(pytest.mark.xdist_group(SERIES if series else item.path.stem))
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, called only where it runs the tests
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SeriesScheduling(LoadScopeScheduling):  # largest unit first: the series starts at once
+        def _split_scope(self, nodeid: str) -> str:
+            return series_or_module(nodeid)
+
+    return SeriesScheduling(config, log)
