@@ -325,12 +325,10 @@ def _check_seed(model: Any, name: str, seed: int) -> None:
 
 
 @_errors_as_check_failed(1)
-def check_dropout_gap(
-    gap_dropout_05: Any, history_05: Any, model_05: Any, reference_gap: float, n_images: int = 20_000
-) -> str:
+def check_dropout_gap(gap_dropout_05: Any, history_05: Any, model_05: Any, reference_gap: float) -> str:
     """Check the last-epoch training-minus-validation accuracy gap with Dropout(0.5), against 0.2's.
 
-    The setting must be the reference's: 3 epochs on ``n_images`` images in batches of 128, seed 0.
+    The setting must be the reference's: 3 epochs on 20,000 images in batches of 128, seed 0.
     """
     import keras
 
@@ -347,7 +345,7 @@ def check_dropout_gap(
     acc, val = h["accuracy"], h["val_accuracy"]
     if len(acc) != 3 or len(val) != 3:
         _fail(f"`history_05` has {len(acc)} epochs: train for 3 (epochs=3), starting from a fresh model.")
-    _check_training_steps(model_05, "model_05", epochs=3, n_images=n_images, batch_size=128)
+    _check_training_steps(model_05, "model_05", epochs=3, n_images=20_000, batch_size=128)
     _check_seed(model_05, "model_05", seed=0)
     expected = acc[-1] - val[-1]
     if abs(gap) > 1:
@@ -483,12 +481,12 @@ def check_wide_params(params_wide: Any) -> str:
 
 
 @_errors_as_check_failed(1)
-def check_mean_accuracy(improved_mean: Any, runs: Any, model_name: str, metric: str = "val_accuracy") -> str:
-    """Check the mean of ``metric`` over the runs of ``model_name`` in ``runs`` (a list of dicts)."""
+def check_mean_accuracy(improved_mean: Any, runs: Any, model_name: str) -> str:
+    """Check the mean val_accuracy over the runs of ``model_name`` in ``runs`` (a list of dicts)."""
     x = _number(improved_mean, "improved_mean", fraction=True)
     by_model: dict[str, list[float]] = {}
     for run in runs:
-        by_model.setdefault(run["model"], []).append(float(run[metric]))
+        by_model.setdefault(run["model"], []).append(float(run["val_accuracy"]))
     values = by_model.get(model_name)
     if not values:
         _fail(f"no run of {model_name!r} in `runs`: run the training cells above first.")
@@ -498,9 +496,9 @@ def check_mean_accuracy(improved_mean: Any, runs: Any, model_name: str, metric: 
     wrong += [(v, f"that is the accuracy of one seed; average over all seeds of {model_name!r}.") for v in values]
     noise = "that is the standard deviation (the noise); the exercise asks for the mean."
     wrong += [(np.std(values, ddof=ddof), noise) for ddof in (0, 1)[: len(values)]]  # ddof=1 needs two runs
-    otherwise = f"{x:.4f} is not the mean {metric} of the {len(values)} runs of {model_name!r}."
+    otherwise = f"{x:.4f} is not the mean val_accuracy of the {len(values)} runs of {model_name!r}."
     _judge(x, np.mean(values), wrong, otherwise, atol=1e-6)
-    return f"Correct: the mean {metric} over the {len(values)} seeds of {model_name!r}."
+    return f"Correct: the mean val_accuracy over the {len(values)} seeds of {model_name!r}."
 
 
 def _per_seed(value: Any, name: str) -> np.ndarray:
@@ -539,17 +537,16 @@ def check_ab_result(
     models_without: Any,
     x_val: Any,
     y_val: Any,
-    technique: str = "batch normalization",
-    layer: str = "BatchNormalization",
 ) -> str:
     """Check an A/B experiment: per-seed accuracies of the trained models, and the verdict of Welch's t-test.
 
-    The models must be the experiment's: ``layer`` in every model with the technique and in none
-    without, seeds 0, 1, 2, ..., 2 epochs of 20,000 images in batches of 512, and each accuracy must be
-    what its model scores on ``(x_val, y_val)``.
+    The models must be the experiment's: BatchNormalization in every model with the technique (batch
+    normalization) and in none without, seeds 0, 1, 2, ..., 2 epochs of 20,000 images in batches of 512, and
+    each accuracy must be what its model scores on ``(x_val, y_val)``.
     """
     from helpers.evaluation import SIGNIFICANCE, compare_seeds
 
+    technique = "batch normalization"
     a = _per_seed(with_technique, f"the accuracies with {technique}")
     b = _per_seed(without_technique, f"the accuracies without {technique}")
     if len(a) != len(b):
@@ -562,10 +559,10 @@ def check_ab_result(
     groups["without"] = _trained_models(models_without, "models_without", len(b))
     for side, models in groups.items():
         for i, model in enumerate(models):
-            has = any(type(lay).__name__ == layer for lay in model.layers)
+            has = any(type(lay).__name__ == "BatchNormalization" for lay in model.layers)
             if has != (side == "with"):
                 swap = " Did you swap the two lists?" if side == "with" or has else ""
-                _fail(f"models_{side}[{i}] {'has' if has else 'has no'} {layer} layer.{swap}")
+                _fail(f"models_{side}[{i}] {'has' if has else 'has no'} BatchNormalization layer.{swap}")
             _check_training_steps(model, f"models_{side}[{i}]", epochs=2, n_images=20_000, batch_size=512)
             _check_seed(model, f"models_{side}[{i}]", seed=i)
     measured = {side: np.array([m.evaluate(x_val, y_val, verbose=0)[1] for m in ms]) for side, ms in groups.items()}

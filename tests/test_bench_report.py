@@ -1,8 +1,11 @@
-"""benchmarks/: report.py renders hand-made results; bench.py merges sections and runs workers. No training."""
+"""benchmarks/: report.py renders hand-made results; bench.py merges sections and runs workers; the notebooks read
+them through helpers.training.benchmark_runs. No training."""
 
 from __future__ import annotations
 
-from helpers.results import label
+from helpers.models import CNN_BODIES, RECIPES
+from helpers.results import NAMES, RESULTS, label
+from helpers.training import benchmark_runs, train_val_split
 
 import copy
 import importlib
@@ -10,21 +13,23 @@ import json
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
+import tomllib
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
-report = importlib.import_module("report")
-bench = importlib.import_module("bench")
+report, bench = importlib.import_module("report"), importlib.import_module("bench")
 
 MACHINE = {"cpu_model": "Test CPU", "cpu_count": 2, "cpus_usable": 2, "tensorflow": "2.99.0", "keras": "3.99.1"}
 MACHINE |= {"date": "2030-01-02T03:04:05"}
 SAMPLES = {"train_samples": 50_000, "validation_samples": 10_000, "test_samples": 10_000}
 TABLE = re.compile(r"^\|.*\|$(?:\n\|.*\|$)*", re.M)
 README = "# Course\n\nIntro ✓\r\n\n<!-- bench:start -->\nold table\n<!-- bench:end -->\n\n## Next\ntail\n"
+RUN = ["seed", "val_accuracy", "test_accuracy", "train_seconds", "epoch_seconds"]
+CANDIDATES = {f"cnn_{body}" for body in CNN_BODIES if body != "strided"}
 
 
 def _section(**data) -> dict:
@@ -50,6 +55,7 @@ CNN_ROWS = [  # model, epochs, budget, parameters, validation accuracy of seeds 
 ]
 
 
+@pytest.fixture(name="results")
 def synthetic_results() -> dict:
     """Series 5 min 20 s (meets 6 min), baseline 98.10% test (misses 98.2%), improved 98.90%, overhead 1.025."""
     r = {"schema": 2, "quick": False, "machine": dict(MACHINE)}
@@ -76,14 +82,9 @@ def synthetic_results() -> dict:
     return r
 
 
-results = pytest.fixture(synthetic_results, name="results")
-
-
-def tables(markdown: str) -> list[list[dict]]:
-    """Every pipe table in ``markdown``: one dict per row, keyed by the header's cells (after it, the rule)."""
-    found = [
-        [[c.strip() for c in line.strip("|").split("|")] for line in t.split("\n")] for t in TABLE.findall(markdown)
-    ]
+def tables(md: str) -> list[list[dict]]:
+    """Every pipe table in ``md``: one dict per row, keyed by the header's cells (after it, the rule)."""
+    found = [[[c.strip() for c in line.strip("|").split("|")] for line in t.split("\n")] for t in TABLE.findall(md)]
     assert all(set("".join(t[1])) <= set(":-") for t in found), "the second line of a table is its rule"
     return [[dict(zip(t[0], row, strict=True)) for row in t[2:]] for t in found]
 
@@ -96,9 +97,6 @@ def section(markdown: str, title: str) -> str:
 def welch(rows: list[dict]) -> list[list[str]]:
     """Each significance row's comparison, difference, t, df, p and verdict."""
     return [list(row.values()) for row in rows]
-
-
-# ------------------------------------------------------------------ results.md and the README block
 
 
 def test_targets_say_met_missed_by_how_much_or_not_measured(results):
@@ -143,27 +141,30 @@ def test_every_section_has_its_table_with_the_numbers_and_a_busy_or_quick_one_sa
     assert list(facts["cpu_model"])[1:] == list(report.SECTIONS) and facts["cpu_model"]["gate"] == "Test CPU"
 
 
-@pytest.mark.parametrize("name", ["notebooks", "efficiency", "batch_size", "steps", "cnn", "gate"])
-def test_a_missing_section_says_how_to_measure_it(results, name):
-    del results[name]
+def test_what_was_not_measured_says_how_to_measure_it_and_is_left_out_of_comparisons_and_targets(results):
+    others = {name: results.pop(name) for name in ("notebooks", "efficiency", "batch_size", "steps", "cnn", "gate")}
     md = report.results_md(results)
-    assert f"`python benchmarks/bench.py --only {name}`" in section(md, name) and not tables(section(md, name))
-    assert name not in tables(section(md, "Machine facts"))[0][0]
+    for name in others:
+        assert f"`python benchmarks/bench.py --only {name}`" in section(md, name) and not tables(section(md, name))
+        assert name not in tables(section(md, "Machine facts"))[0][0]
+    results |= others
+    del results["accuracy"]
+    results["cnn"]["rows"] = [r for r in results["cnn"]["rows"] if r["budget"] == "equal epochs"]
+    md = report.results_md(results)
+    assert [t[0] for t in welch(tables(section(md, "steps"))[1])] == ["+ peak rate 0.003 minus + batch 512"]
+    (only,) = welch(tables(section(md, "cnn"))[1])
+    assert only[0] == "CNN, 10 epochs minus + shifts (improved), 10 epochs"
+    judged = {row["target"]: row["result"] for row in report.targets(results)}
+    assert judged["baseline: mean test accuracy"] == judged["cnn: one training"] == "not measured"
+    assert not tables(report.readme_block(results))
 
 
-# ------------------------------------------------------------------ which differences are beyond the noise
-
-
-def test_a_significance_row_is_b_minus_a_with_welchs_numbers():
+def test_a_significance_row_is_b_minus_a_with_welchs_numbers_and_each_section_tests_its_comparisons(results):
     a, b = ([{"val_accuracy": v} for v in values] for values in ([0.900, 0.901, 0.902], [0.990, 0.991, 0.992]))
     # t = 0.09 / sqrt(2 · 0.001² / 3) = 110.2, df = 4: p is about 4e-8
-    (row,) = welch([report.significance(("A", a), ("B", b))])
-    assert row == ["B minus A", "+9.00 points", "110.2", "4.0", "< 0.001", "yes"]
-    assert welch([report.significance(("B", b), ("A", a))])[0][1:3] == ["-9.00 points", "-110.2"]
-    assert welch([report.significance(("A", a), ("A", a))])[0][1:] == ["+0.00 points", "0.0", "4.0", "1.000", "no"]
-
-
-def test_the_accuracy_steps_and_cnn_sections_test_their_comparisons(results):
+    rows = welch([report.significance(("A", a), ("B", b)), report.significance(("A", a), ("A", a))])
+    same = "A minus A; +0.00 points; 0.0; 4.0; 1.000; no"
+    assert ["; ".join(r) for r in rows] == ["B minus A; +9.00 points; 110.2; 4.0; < 0.001; yes", same]
     md = report.results_md(results)
     assert welch(tables(section(md, "Accuracy over seeds: the README's block"))[1]) == [
         ["seed 'improved' minus baseline", "-0.30 points", "-3.7", "4.0", "0.021", "yes"],
@@ -186,21 +187,6 @@ def test_the_accuracy_steps_and_cnn_sections_test_their_comparisons(results):
     ]
 
 
-def test_what_was_not_measured_is_left_out_of_the_comparisons_and_targets(results):
-    del results["accuracy"]
-    results["cnn"]["rows"] = [r for r in results["cnn"]["rows"] if r["budget"] == "equal epochs"]
-    md = report.results_md(results)
-    assert [t[0] for t in welch(tables(section(md, "steps"))[1])] == ["+ peak rate 0.003 minus + batch 512"]
-    (only,) = welch(tables(section(md, "cnn"))[1])
-    assert only[0] == "CNN, 10 epochs minus + shifts (improved), 10 epochs"
-    judged = {row["target"]: row["result"] for row in report.targets(results)}
-    assert judged["baseline: mean test accuracy"] == judged["cnn: one training"] == "not measured"
-    assert not tables(report.readme_block(results))
-
-
-# ------------------------------------------------------------------ the README, the CLI and the results file
-
-
 def test_readme_block_is_the_accuracy_table_and_nothing_outside_it_changes(results, tmp_path):
     results["accuracy"]["machine"] |= {"keras_backend": "jax"}  # the accuracy table's machine is the one named
     readme, results_md = tmp_path / "README.md", tmp_path / "benchmarks" / "results.md"
@@ -208,8 +194,8 @@ def test_readme_block_is_the_accuracy_table_and_nothing_outside_it_changes(resul
     assert report.update_readme(readme, results, results_md) is True
     head, tail = README.split("<!-- bench:start -->")[0], README.split("<!-- bench:end -->")[1]
     block = report.readme_block(results, "benchmarks/results.md")
-    for fact in ("Test CPU (2 cores)", "2030-01-02", "2.99.0", "3.99.1", "jax", "[results.md](benchmarks/results.md)"):
-        assert fact in block.split("\n")[0]
+    facts = ("Test CPU (2 cores)", "2030-01-02", "2.99.0", "3.99.1", "jax", "[results.md](benchmarks/results.md)")
+    assert all(fact in block.split("\n")[0] for fact in facts), block
     (rows,) = tables(block)  # one table: the significance tests stay in results.md
     names = ["baseline (02)", "seed 'improved' (04)", "+ schedule (04)", "+ shifts (improved) (04)"]  # and notebooks
     assert [r["model"] for r in rows] == names
@@ -223,75 +209,56 @@ def test_readme_block_is_the_accuracy_table_and_nothing_outside_it_changes(resul
     assert "Quick run" not in readme.read_text()
     assert report.update_readme(readme, results, results_md, allow_quick=True)
     assert "Quick run (accuracy)" in readme.read_text()
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("# no markers\n", "has 0 <!-- bench:start --> and 0 <!-- bench:end -->"),
-        ("<!-- bench:start -->\n<!-- bench:start -->\n<!-- bench:end -->\n", "has 2 <!-- bench:start --> and 1"),
-        ("<!-- bench:start -->\n<!-- bench:end -->\n<!-- bench:end -->\n", "and 2 <!-- bench:end -->"),
+    for text, message in [
+        ("<!-- bench:start -->\n<!-- bench:start -->\n<!-- bench:end -->\n", "has 2 <!-- bench:start --> and 1 <!--"),
         ("<!-- bench:end -->\n<!-- bench:start -->\n", "<!-- bench:end --> comes before <!-- bench:start -->"),
-    ],
-)
-def test_bad_markers_raise_a_clear_error_and_leave_the_file_alone(results, tmp_path, text, message):
-    readme = tmp_path / "README.md"
-    readme.write_text(text)
-    with pytest.raises(report.ReportError, match=message):
-        report.update_readme(readme, results, tmp_path / "results.md")
-    assert readme.read_text() == text
+    ]:
+        readme.write_text(text)
+        with pytest.raises(report.ReportError, match=message):
+            report.update_readme(readme, results, results_md, allow_quick=True)
+        assert readme.read_text() == text
 
 
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
+def test_a_missing_or_damaged_results_file_says_what_to_run(tmp_path, capsys):
+    path = tmp_path / "results.json"
+    for content, message in [
         (None, "not found: run `make bench`"),
         ("{not json", "is not valid JSON"),
-        ("[1, 2]", "is not a schema-2 results file"),
         ('{"schema": 1, "machine": {}, "accuracy": {"machine": {}}}', "is not a schema-2 results file"),
-        ('{"schema": 2, "machine": {}}', "with measured sections"),
-        ('{"schema": 2, "machine": {}, "accuracy": {"models": {}}}', "with measured sections"),
-    ],
-)
-def test_a_missing_or_damaged_results_file_says_what_to_run(tmp_path, capsys, content, message):
-    path = tmp_path / "results.json"
-    if content is not None:
-        path.write_text(content)
-    with pytest.raises(report.ReportError, match=message):
-        report.load_results(path)
-    assert report.main(["--results", str(path)]) == 1 and message in capsys.readouterr().err
-    assert not (tmp_path / "results.md").exists()
+        ('{"schema": 2, "machine": {}, "accuracy": {"models": {}}}', "with measured sections"),  # no machine
+    ]:
+        if content is not None:
+            path.write_text(content)
+        with pytest.raises(report.ReportError, match=message):
+            report.load_results(path)
+        assert report.main(["--results", str(path)]) == 1 and message in capsys.readouterr().err
+        assert not (tmp_path / "results.md").exists()
 
 
 def test_report_renders_results_md_and_the_readme_block_without_tensorflow(results, tmp_path):
     """The CLI, in a Python where `import tensorflow` and `import keras` fail; bench.py's parent imports too."""
     (tmp_path / "results.json").write_text(json.dumps(results))
     (tmp_path / "README.md").write_text(README)
-    code = """
-        import json, sys
-        class NoTensorFlow:
-            def find_spec(self, name, path=None, target=None):
-                if name.partition(".")[0] in ("tensorflow", "keras"):
-                    raise ImportError(f"no {name} here")
-        sys.meta_path.insert(0, NoTensorFlow())
-        sys.path.insert(0, "benchmarks")
-        import bench, report
-        code = report.main(["--results", sys.argv[1], "--readme", sys.argv[2]])
-        try:
-            import keras
-        except ImportError:
-            print(json.dumps({"exit": code, "loaded": sorted({"tensorflow", "keras"} & set(sys.modules))}))
-    """
-    args = [sys.executable, "-c", textwrap.dedent(code), tmp_path / "results.json", tmp_path / "README.md"]
-    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=300)
+    code = "import sys; sys.modules.update(tensorflow=None, keras=None); sys.path.insert(0, 'benchmarks')\n"
+    code += "import bench, report; sys.exit(report.main(sys.argv[1:]))"
+    args = ["--results", tmp_path / "results.json", "--readme", tmp_path / "README.md"]
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"exit": 0, "loaded": []}
     assert (tmp_path / "results.md").read_text() == report.results_md(results)  # beside the results file
     assert tables((tmp_path / "README.md").read_text())[0][3]["test accuracy"] == "98.90% ± 0.10%"
     assert report.main(["--results", str(tmp_path / "results.json"), "--readme", str(tmp_path / "no.md")]) == 1
 
 
-def test_readme_block_and_results_md_are_the_ones_rendered_from_the_committed_results():
+def test_the_committed_results_render_the_readme_block_and_results_md_and_hold_what_the_notebooks_read():
+    """Notebooks 04, 05, 07 and 08 read the file shipped inside helpers/, so an installed course has it too."""
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert report.RESULTS == RESULTS == REPO / "helpers" / RESULTS.name and RESULTS.name in package_data["helpers"]
+    for name, by in [("accuracy", ["model"]), ("steps", ["model"]), ("gate", []), ("cnn", ["model", "budget"])]:
+        runs = benchmark_runs(name)  # the default file
+        assert "quick" not in runs.attrs["measured"]
+        assert (runs.groupby(by)["seed"].nunique() >= 3).all() if by else runs["seed"].nunique() >= 3  # for a t-test
+    assert set(runs.loc[runs["budget"] == "candidate", "model"]) == CANDIDATES  # every candidate, every budget
+    assert set(runs["budget"]) == {"the CNN's recipe", "equal epochs", "equal time", "candidate"}
     results = report.load_results(report.RESULTS)
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert report.replace_block(readme, report.readme_block(results, "benchmarks/results.md")) == readme, (
@@ -302,10 +269,10 @@ def test_readme_block_and_results_md_are_the_ones_rendered_from_the_committed_re
     )
 
 
-# ------------------------------------------------------------------ bench.py
-
-
 def test_bench_merges_a_section_into_the_results_and_keeps_the_others(results, tmp_path):
+    assert set(bench.FULL) == set(report.SECTIONS)  # settings and a measurement for every section
+    assert all(callable(getattr(bench, f"bench_{name}", None)) for name in report.SECTIONS)
+    assert all(len(bench.FULL[name]["seeds"]) >= 3 for name in ("accuracy", "steps", "cnn", "gate"))  # a t-test
     old = copy.deepcopy(results)
     del old["accuracy"]
     (tmp_path / "results.json").write_text(json.dumps(old))
@@ -319,28 +286,17 @@ def test_bench_merges_a_section_into_the_results_and_keeps_the_others(results, t
     assert json.loads((tmp_path / "results.json").read_text()) == results
 
 
-def test_bench_has_settings_and_a_measurement_for_every_section():
-    assert set(bench.FULL) == set(report.SECTIONS)
-    assert all(callable(getattr(bench, f"bench_{name}", None)) for name in report.SECTIONS)
-    assert all(len(bench.FULL[name]["seeds"]) >= 3 for name in ("accuracy", "steps", "cnn", "gate"))  # a t-test
-
-
-@pytest.mark.parametrize(
-    ("task", "script", "error"),
-    [
+def test_a_failing_worker_raises_with_its_script_exit_status_and_error():
+    for task, script, error in [
         ({"task": "bare", "seed": 1, "bogus": 2}, "bare_keras.py", "unexpected keyword argument 'bogus'"),  # no 'task'
         ({"task": "nothing", "seeds": [0]}, "bench.py", "KeyError: 'nothing'"),
-    ],
-)
-def test_a_failing_worker_raises_with_its_script_exit_status_and_error(task, script, error):
-    with pytest.raises(bench.BenchError, match=rf"^{script} .* failed \(exit 1\):\n") as failed:
-        bench.run_worker(task)
-    assert error in str(failed.value) and "task" in task  # the caller's task is left as it was
+    ]:
+        with pytest.raises(bench.BenchError, match=rf"^{script} .* failed \(exit 1\):\n") as failed:
+            bench.run_worker(task)
+        assert error in str(failed.value) and "task" in task  # the caller's task is left as it was
 
 
 def test_bench_cnn_gives_the_mlp_as_many_epochs_as_one_cnn_training_takes(monkeypatch, results):
-    from helpers.models import CNN_BODIES, RECIPES
-
     tasks = []
 
     def train(task):  # instead of training: 40, 41 and 42 s per training, 9, 5 and 5 s per epoch
@@ -360,3 +316,35 @@ def test_bench_cnn_gives_the_mlp_as_many_epochs_as_one_cnn_training_takes(monkey
     assert {k: data[k] for k in SAMPLES} == SAMPLES and not any(k in r for r in data["rows"] for k in SAMPLES)
     results["cnn"] = results["cnn"] | data
     assert "minus + shifts (improved), 6 epochs" in welch(tables(section(report.results_md(results), "cnn"))[1])[1][0]
+
+
+def test_bare_keras_splits_and_scales_as_the_notebooks_do():
+    x, y = np.random.default_rng(0).integers(0, 256, size=(10_050, 2, 2), dtype=np.uint8), np.arange(10_050) % 10
+    (x_train, y_train), (x_val, y_val) = train_val_split(x, y)  # the notebooks: split, then scale
+    want = [x_train[:20].astype("float32") / 255.0, y_train[:20], x_val.astype("float32") / 255.0, y_val]
+    got = [a for pair in importlib.import_module("bare_keras").split_and_scale(x, y, 20) for a in pair]
+    for array, expected in zip(got, want, strict=True):
+        assert array.dtype == expected.dtype and array.shape == expected.shape and (array == expected).all()
+
+
+def test_benchmark_runs_are_one_row_per_model_and_seed_with_the_models_names(results, tmp_path):
+    assert set(NAMES) >= CANDIDATES and len(set(NAMES.values())) == len(NAMES)  # every model has a name of its own
+    results["gate"]["quick"] = True
+    (path := tmp_path / "results.json").write_text(json.dumps(results))
+    runs = benchmark_runs("accuracy", path)
+    assert list(runs.columns) == ["model", "label", "epochs", "batch_size", "parameters", *RUN]
+    assert list(runs["model"]) == [m for m in ("baseline", "seed_improved", "schedule", "improved") for _ in "abc"]
+    assert list(runs["label"]) == [label(m) for m in runs["model"]] and list(runs["seed"]) == [0, 1, 2] * 4
+    cnn = benchmark_runs("cnn", path)
+    firsts = cnn[cnn["seed"] == 0][["label", "epochs", "budget"]].to_numpy().tolist()
+    assert firsts == [[label(model), epochs, budget] for model, epochs, budget, *_ in CNN_ROWS]
+    gate = benchmark_runs("gate", path)
+    assert gate.to_dict("records") == results["gate"]["runs"] and runs.attrs["measured"] == "2030-01-02"
+    assert gate.attrs["measured"] == "2030-01-02 (quick run: not representative)"
+    remeasure = r"run `make bench` \(or `python benchmarks/bench.py --only cnn`\)"
+    results["cnn"]["seeds"] = []
+    path.write_text(json.dumps(results))
+    with pytest.raises(ValueError, match=r"has no 'cnn' section measured over seeds: " + remeasure):
+        benchmark_runs("cnn", path)
+    with pytest.raises(FileNotFoundError, match=r"results\.json not found: " + remeasure):
+        benchmark_runs("cnn", tmp_path / "no" / "results.json")

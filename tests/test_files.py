@@ -15,7 +15,7 @@ import pytest
 REPO = files.REPOSITORY_ROOT
 
 
-def test_write_atomic_writes_all_or_nothing_and_keeps_permissions(tmp_path):
+def test_write_atomic_writes_all_or_nothing_keeps_permissions_and_clears_a_killed_writers_leftovers(tmp_path):
     target = tmp_path / "sub" / "model.keras"
     assert write_atomic(target, "héllo\n") == target and target.read_bytes() == "héllo\n".encode()
     target.chmod(0o640)
@@ -26,16 +26,15 @@ def test_write_atomic_writes_all_or_nothing_and_keeps_permissions(tmp_path):
         tmp.write_bytes(b"half a new mo")
         raise RuntimeError("disk full")
     assert target.read_bytes() == b"\x00\x01" and [p.name for p in target.parent.iterdir()] == ["model.keras"]
-
-
-def test_a_killed_writer_leaves_a_temp_file_that_a_later_write_removes(tmp_path):
-    target = tmp_path / "results.json"
+    target = tmp_path / "results.json"  # a killed writer leaves a temp file that a later write removes
     code = (
-        "import os; from helpers.files import atomic_path\n"
+        "import os, sys, helpers.data; from helpers.files import atomic_path\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules, flush=True)  # importing them loads neither\n"
         f"with atomic_path({str(target)!r}) as tmp:\n"
         "    tmp.write_text('{\"half\": '); os._exit(9)  # killed mid-write: no cleanup runs\n"
     )
-    assert subprocess.run([sys.executable, "-c", code], cwd=REPO, timeout=60).returncode == 9
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 9 and done.stdout.split() == ["False", "False"], done.stderr
     (leftover,) = tmp_path.glob(".results.json.part-*")
     assert not target.exists()
     write_atomic(target, "{}")  # too recent to be sure its writer is dead: kept
@@ -45,15 +44,7 @@ def test_a_killed_writer_leaves_a_temp_file_that_a_later_write_removes(tmp_path)
     assert not leftover.exists() and target.read_text() == "{}"
 
 
-def test_importing_files_and_data_does_not_load_tensorflow():
-    code = "import sys, helpers.files, helpers.data; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert done.stdout.split() == ["False", "False"], done.stderr
-
-
-def test_course_folders_follow_their_variable_else_the_clone(monkeypatch, tmp_path):
-    """In a clone, data/ and models/ sit in it; a variable moves them (a hub's shared data). Installed: see
-    tests/test_installed.py."""
+def test_course_folders_follow_their_variable_else_the_clone(monkeypatch, tmp_path):  # installed: test_installed.py
     monkeypatch.delenv("MNIST_MODELS_DIR", raising=False)
     assert files.running_from_clone()
     assert files.course_folder("models", "MNIST_MODELS_DIR") == files.REPOSITORY_ROOT / "models"
