@@ -247,7 +247,7 @@ def prepare(images: Sequence) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gate_training_set(
-    x_train: np.ndarray, not_digit_inputs: np.ndarray, seed: int = DRAWS["train"][1]
+    x_train: np.ndarray, not_digit_inputs: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
     """The gate's training data: the training digits (label 1) and the not-digits (label 0), shuffled.
 
@@ -264,7 +264,7 @@ def gate_training_set(
     n = len(not_digit_inputs)
     x = np.concatenate([np.asarray(x_train, np.float32), not_digit_inputs])
     y = np.concatenate([np.ones(len(x_train), np.float32), np.zeros(n, np.float32)])
-    order = np.random.default_rng(seed).permutation(len(x))
+    order = np.random.default_rng(DRAWS["train"][1]).permutation(len(x))  # shuffled with the draw's seed
     class_weight = {0: len(x) / (2 * n), 1: len(x) / (2 * len(x_train))}
     return x[order], y[order], class_weight
 

@@ -25,7 +25,7 @@ DIRECT = RUNTIME + [Requirement(r) for reqs in PROJECT["optional-dependencies"].
 LOCK = (REPO / "requirements-lock.txt").read_text()
 LOCK_PYTHON = tuple(map(int, re.search(r"Python (\d+)\.(\d+)", LOCK.splitlines()[0]).groups()))  # its first line
 CONDA = yaml.safe_load((REPO / "environment.yml").read_text())["dependencies"]
-TOOLS = {"pytest", "nbval", "hypothesis", "ruff", "pre-commit", "playwright", "nbgrader"}
+TOOLS = {"pytest", "pytest-xdist", "nbval", "ruff", "pre-commit", "playwright", "nbgrader"}
 
 
 def test_the_lock_pins_pyprojects_ranges_and_environment_yml_the_lock():

@@ -1,11 +1,5 @@
-"""The whole nbgrader cycle as `make grade` runs it (grading/grade.py), with grading/nbgrader_config.py.
-
-grade.py lays out one course of all of notebooks/ (`course_of_notebooks`: test_student.py makes its
-student versions from it too). Three students hand in notebook 01, which trains nothing: the
-instructor's solutions, the student version unchanged, one wrong answer (the other notebooks are
-missing: nbgrader scores them zero without running them). Then grade.py grades them, each kernel in
-the sandbox where bubblewrap works here: autograde, feedback, export.
-"""
+"""`make grade`'s nbgrader cycle on one course of notebooks/ (shared with test_student.py): three students hand in
+notebook 01, which trains nothing: the solutions, the student version unchanged, one wrong answer."""
 
 from __future__ import annotations
 
@@ -29,13 +23,13 @@ from nbgrader.preprocessors import Execute
 from traitlets.config.loader import PyFileConfigLoader
 
 REPO = Path(__file__).resolve().parent.parent
-GRADE = REPO / "grading" / "grade.py"
-CONFIG = REPO / "grading" / "nbgrader_config.py"
+GRADE, CONFIG = REPO / "grading" / "grade.py", REPO / "grading" / "nbgrader_config.py"
 NOTEBOOK = REPO / "notebooks" / "01_data_exploration.ipynb"
 ASSIGNMENT = "mnist"
 STUDENTS = ("instructor", "untouched", "wrong")
 WRONG = {"ex2_answer": "x_test_scaled = x_test / 255  # float64: the check wants float32"}
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+SHIPPED = PyFileConfigLoader(CONFIG.name, str(CONFIG.parent)).load_config()
 
 
 def meta(cell) -> dict:
@@ -62,8 +56,7 @@ def contents(folder: Path) -> dict[str, bytes]:
 
 
 def gradebook(course: Path) -> Gradebook:
-    course_id = PyFileConfigLoader(CONFIG.name, str(CONFIG.parent)).load_config().CourseDirectory.course_id
-    return Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=course_id)
+    return Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=SHIPPED.CourseDirectory.course_id)
 
 
 def environment(tmp: Path, **more: str) -> dict[str, str]:
@@ -76,9 +69,15 @@ def grade(course: Path, *args: str, env: dict, timeout: float = 900) -> subproce
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def submit(course: Path, student: str, nb, name: str = NOTEBOOK.name) -> Path:
+    """Hands in `nb` as the student's notebook `name`: where grade.py looks for it."""
+    (path := course / "submitted" / student / ASSIGNMENT / name).parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
 def course_of_notebooks(tmp_path_factory) -> Path:
-    """grade.py's first run on a new course of notebooks/: source/, release/ (the student versions).
-    Made once, in the session's temporary folder, for this file and test_student.py."""
+    """grade.py's first run on a new course of notebooks/ (source/, release/), made once per session."""
     course = tmp_path_factory.getbasetemp() / "course-of-notebooks"
     if not (course / "release").is_dir():
         done = grade(course, env=environment(course.parent))
@@ -93,19 +92,17 @@ def graded(tmp_path_factory):
     nbs = {"instructor": nbformat.read(NOTEBOOK, 4), "untouched": nbformat.read(released, 4)}
     nbs["wrong"] = nbformat.read(released, 4)  # the instructor's answers but one
     answers = {meta(c)["grade_id"]: c.source for c in nbs["instructor"].cells if meta(c).get("solution")}
-    for cell in nbs["wrong"].cells:
-        if meta(cell).get("solution"):
-            answer = re.sub(r"^\s*### (BEGIN|END) SOLUTION\s*\n", "", answers[meta(cell)["grade_id"]], flags=re.M)
-            cell.source = WRONG.get(meta(cell)["grade_id"], answer)
+    for cell in (c for c in nbs["wrong"].cells if meta(c).get("solution")):
+        answer = re.sub(r"^\s*### (BEGIN|END) SOLUTION\s*\n", "", answers[meta(cell)["grade_id"]], flags=re.M)
+        cell.source = WRONG.get(meta(cell)["grade_id"], answer)
     for student, nb in nbs.items():
-        (course / "submitted" / student / ASSIGNMENT).mkdir(parents=True)
-        nbformat.write(nb, course / "submitted" / student / ASSIGNMENT / NOTEBOOK.name)
+        submit(course, student, nb)
     run = grade(course, env=environment(course.parent))
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-3000:]
     return course, run
 
 
-def test_grades_full_zero_and_partial(graded):
+def test_grades_full_zero_and_partial_with_the_shipped_settings_and_feedback_without_hidden_tests(graded):
     course, run = graded
     full = sum(points(NOTEBOOK, "code").values())
     expected = {"instructor": full, "untouched": 0, "wrong": full - points(NOTEBOOK, "code")["ex2_check"]}
@@ -117,29 +114,19 @@ def test_grades_full_zero_and_partial(graded):
         rows = {row["student_id"]: (float(row["score"]), float(row["max_score"])) for row in csv.DictReader(f)}
     assert rows == {student: (score, total) for student, score in expected.items()}
     assert "nothing needs a look" in (course / "needs-review.txt").read_text() and not (course / "refused").exists()
+    hidden = hidden_lines(NOTEBOOK)
+    assert hidden, "notebook 01 has no hidden tests any more: test another notebook"
     for student in STUDENTS:
         assert re.search(rf"^  {student} +{expected[student]:g} / ", run.stdout, re.M), run.stdout[-3000:]
-
-
-def test_unanswered_and_wrong_answers_fail_in_their_exercise_cells_only(graded):
-    course, run = graded
-    for student in STUDENTS:
-        nb = nbformat.read(course / "autograded" / student / ASSIGNMENT / NOTEBOOK.name, 4)
-        cells = [c for c in nb.cells if c.cell_type == "code"]
-        failed = [(meta(c).get("grade_id"), o.ename) for c in cells for o in c.outputs if o.output_type == "error"]
+        autograded = course / "autograded" / student / ASSIGNMENT / NOTEBOOK.name  # the hidden tests ran: it has them
+        assert "BEGIN HIDDEN TESTS" in autograded.read_text()
+        cells = nbformat.read(autograded, 4).cells
+        failed = [(meta(c).get("grade_id"), o.ename) for c in cells for o in c.get("outputs", []) if "ename" in o]
         if student == "untouched":  # the student version runs, and stops in exercise cells only
             assert failed[0] == ("ex1_answer", "NotImplementedError") and all(grade_id for grade_id, _ in failed)
         else:
             assert failed == ([("ex2_check", "CheckFailed")] if student == "wrong" else []), failed
     assert not re.search("CellTimeoutError|KeyboardInterrupt|Timeout waiting|timed out", run.stdout + run.stderr)
-
-
-def test_feedback_shows_no_hidden_tests(graded):
-    course, _ = graded
-    hidden = hidden_lines(NOTEBOOK)
-    assert hidden, "notebook 01 has no hidden tests any more: test another notebook"
-    for student in STUDENTS:  # they were run: the autograded notebooks (the instructor's) hold them
-        assert "BEGIN HIDDEN TESTS" in (course / "autograded" / student / ASSIGNMENT / NOTEBOOK.name).read_text()
     pages = {p.parts[-3]: text_of(p) for p in course.glob(f"feedback/*/{ASSIGNMENT}/*.html")}
     assert sorted(pages) == sorted(STUDENTS)
     for student, text in pages.items():
@@ -147,18 +134,12 @@ def test_feedback_shows_no_hidden_tests(graded):
         assert "print(checks.check_class_proportions(" in text  # the visible part of the check cell stays
     assert "CheckFailed" in pages["wrong"] and "float32" in pages["wrong"]  # the message says what is wrong
     assert "Correct:" in pages["instructor"] and "Correct:" not in pages["untouched"]
-
-
-def test_nbgrader_reads_the_shipped_settings_in_the_course(graded):
-    """What nbgrader itself loads in the course folder, where grade.py copies the config."""
-    course, _ = graded
+    # what nbgrader itself loads in the course folder, where grade.py copies the config
     assert (course / "nbgrader_config.py").read_bytes() == CONFIG.read_bytes()
     command = [sys.executable, "-m", "nbgrader", "autograde", "--Application.show_config_json=True"]
-    env = environment(course.parent)
-    loaded = json.loads(subprocess.run(command, cwd=course, env=env, capture_output=True, text=True).stdout)
-    shipped = PyFileConfigLoader(CONFIG.name, str(CONFIG.parent)).load_config().Execute.timeout
-    # a training cell of notebooks 02 and 04 takes minutes: nbgrader's default (30 s) would cut it off
-    assert loaded["Execute"]["timeout"] == shipped >= 600 > Execute.class_traits()["timeout"].default_value
+    done = subprocess.run(command, cwd=course, env=environment(course.parent), capture_output=True, text=True)
+    loaded, default = json.loads(done.stdout), Execute.class_traits()["timeout"].default_value
+    assert loaded["Execute"]["timeout"] == SHIPPED.Execute.timeout >= 600 > default  # 02's training: minutes, not 30 s
     assert "LimitedExecute" in str(loaded["Autograde"]["autograde_preprocessors"])
     assert "ClearHiddenTestsFromFeedback" in str(loaded["GenerateFeedback"]["preprocessors"])
 
@@ -166,10 +147,9 @@ def test_nbgrader_reads_the_shipped_settings_in_the_course(graded):
 def test_a_changed_source_makes_new_student_versions(tmp_path):
     """nbgrader skips a release/ that exists: grade.py makes it again from a source/ laid out anew."""
     course, env, source = tmp_path / "course", environment(tmp_path), tmp_path / NOTEBOOK.name
-    shutil.copy(NOTEBOOK, source)
-    assert grade(course, "--source", str(source), env=env).returncode == 0
     released = course / "release" / ASSIGNMENT / NOTEBOOK.name
-    assert "Nineteen" not in released.read_text()
+    shutil.copy(NOTEBOOK, source)
+    assert grade(course, "--source", str(source), env=env).returncode == 0 and "Nineteen" not in released.read_text()
     shutil.rmtree(course / "source")  # docs/instructors.md: delete source/ to start again from the notebooks
     nb = nbformat.read(source, 4)
     nb.cells[0].source += "\n\nNineteen"

@@ -141,36 +141,23 @@ def test_unknown_model_name_is_explained():
         models.load_or_train("resnet", None, None)
 
 
-def test_load_or_train_refuses_a_model_of_another_architecture(monkeypatch, tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("saved", "problem"),
+    [
+        (models.build_seed_improved, r"layer 1 differs"),
+        # 14×56 inputs flatten to 784 too: every layer and the parameter count match, the input does not
+        (lambda: models._compile(keras.Sequential([keras.Input((14, 56)), *models._baseline_layers()])),
+         r"it takes inputs of shape \(None, 14, 56\), not \(None, 28, 28\)\)\. Move it aside or delete it, then run"),
+    ],
+    ids=["architecture", "input-shape"],
+)  # fmt: skip
+def test_load_or_train_refuses_a_saved_model_that_is_not_the_recipes(monkeypatch, tmp_path, saved, problem):
     monkeypatch.setattr(models, "MODELS_DIR", tmp_path)
-    x, y = np.zeros((8, 28, 28), "float32"), np.zeros(8, "uint8")
-
-    def trained(model):  # saved models are trained ones (an untrained one saves no optimizer state)
-        model.fit(x, y, epochs=1, verbose=0)
-        return model
-
-    models.save_model(trained(models.build_seed_improved()), tmp_path / "baseline.keras")
-    with pytest.raises(
-        ValueError, match=r"models/baseline\.keras is not the course's baseline model \(layer 1 differs"
-    ):
-        models.load_or_train("baseline", x, y)
-    models.save_model(trained(models.build_baseline()), tmp_path / "baseline.keras")
-    assert models.load_or_train("baseline", x, y).name == "baseline"
-    assert "baseline: loaded models/baseline.keras" in capsys.readouterr().out
-
-
-def test_load_or_train_refuses_the_same_layers_for_another_input_shape(monkeypatch, tmp_path):
-    """14×56 inputs flatten to 784 too: every layer and the parameter count match, the input does not."""
-    monkeypatch.setattr(models, "MODELS_DIR", tmp_path)
-    other = keras.Sequential([keras.Input(shape=(14, 56)), *models._baseline_layers()], name="baseline")
-    models._compile(other).fit(np.zeros((8, 14, 56), "float32"), np.zeros(8, "uint8"), epochs=1, verbose=0)
-    models.save_model(other, tmp_path / "baseline.keras")
-    x, y = np.zeros((8, 28, 28), "float32"), np.zeros(8, "uint8")
-    expected = (
-        r"models/baseline\.keras is not the course's baseline model \(it takes inputs of shape \(None, 14, 56\), "
-    )
-    with pytest.raises(ValueError, match=expected + r"not \(None, 28, 28\)\)\. Move it aside or delete it, then run"):
-        models.load_or_train("baseline", x, y)
+    model = saved()  # saved models are trained ones (an untrained one saves no optimizer state)
+    model.fit(np.zeros((8, *model.input_shape[1:]), "float32"), np.zeros(8, "uint8"), epochs=1, verbose=0)
+    models.save_model(model, tmp_path / "baseline.keras")
+    with pytest.raises(ValueError, match=r"models/baseline\.keras is not the course's baseline model \(" + problem):
+        models.load_or_train("baseline", np.zeros((8, 28, 28), "float32"), np.zeros(8, "uint8"))
 
 
 @pytest.mark.parametrize("name", ["baseline", "gate"])

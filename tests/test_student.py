@@ -1,9 +1,5 @@
-"""Student versions made by `make student`: no solution or hidden test leaks, the instructor version
-outside the solutions, every stub stops with NotImplementedError; make_student.py writes only where
-it wrote before. They are the versions of the course test_grading.py lays out (`course_of_notebooks`),
-copied out by make_student.py --course: nothing is generated again. Nothing trains: outside its
-exercise cells a student notebook is the instructor notebook, which nbval runs, cell for cell.
-"""
+"""`make student`'s versions of test_grading.py's course: no solution or hidden test leaks, the instructor version
+outside the solutions, every stub stops with NotImplementedError; make_student.py writes only where it wrote before."""
 
 from __future__ import annotations
 
@@ -35,42 +31,87 @@ BEGIN = re.compile(r"^(\s*)### BEGIN (SOLUTION|HIDDEN TESTS)\s*$")
 # What nbgrader puts where a solution was, indented like the region's BEGIN line.
 STUB = {"code": ["# YOUR CODE HERE", "raise NotImplementedError()"], "markdown": ["YOUR ANSWER HERE"]}
 MARKER = make_student.MARKER  # make_student.py's list of what it wrote
+NOT_RELEASED = re.compile(r"(^|/)(\.ipynb_checkpoints|__pycache__)/")
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
-    return course_of_notebooks(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def student_dir(tmp_path_factory, course):
-    out = tmp_path_factory.mktemp("student") / "release"
+def student_dir(tmp_path_factory):
+    out, course = tmp_path_factory.mktemp("student") / "release", course_of_notebooks(tmp_path_factory)
     assert make_student.main(["--out", str(out), "--course", str(course)]) == 0
     return out
 
 
 def student_source(cell) -> str:
-    """The instructor cell as a student gets it: every solution region replaced by the stub, every
-    hidden-test region removed, every other line unchanged."""
+    """The instructor cell as a student gets it: solution regions the stub, hidden tests gone, other lines kept."""
     lines, region = [], None
     for line in cell.source.splitlines():
         if region:
             region = None if line.strip() == f"### END {region}" else region
-            continue
-        begin = BEGIN.match(line)
-        if begin:
+        elif begin := BEGIN.match(line):
             indent, region = begin.groups()
             lines += [indent + stub for stub in STUB[cell.cell_type]] if region == "SOLUTION" else []
-            continue
-        lines.append(line)
+        else:
+            lines.append(line)
     assert region is None, f"cell {cell.get('id')}: '### BEGIN {region}' without its END"
     return "\n".join(lines)
 
 
+@pytest.mark.parametrize(
+    ("case", "why"),
+    [
+        ("not ours", f"it has no {MARKER}"),
+        ("points outside", "is not a list of files this script wrote"),
+        ("worked in", f"{NAMES[0]}: it changed since make_student.py wrote it"),
+        ("rerun", None),  # keeps the student's files, brings back a deleted notebook, removes only its own
+    ],
+)
+def test_make_student_touches_only_what_it_wrote(tmp_path_factory, tmp_path, student_dir, capsys, case, why):
+    course = course_of_notebooks(tmp_path_factory)
+    out, mine = tmp_path / "release", {"notes.txt": b"my notes", "images/my_digit.png": b"my own drawing"}
+    shutil.copytree(student_dir, out) if case in ("worked in", "rerun") else out.mkdir()
+    (out / NAMES[1]).unlink(missing_ok=True)  # a released notebook the student deleted: a rerun brings it back
+    for name, data in {**mine, **({"retired/old.ipynb": b"{}"} if case == "rerun" else {})}.items():
+        (out / name).parent.mkdir(exist_ok=True)
+        (out / name).write_bytes(data)
+    if case == "worked in":  # a released notebook a student worked in
+        (out / NAMES[0]).write_text((out / NAMES[0]).read_text().replace("raise NotImplementedError()", "x = 4", 1))
+    if case == "points outside":
+        (tmp_path / "precious.txt").write_text("keep")
+        (out / MARKER).write_text(json.dumps({"files": {"../precious.txt": "0" * 64}}))
+    if case == "rerun":  # a file an earlier release wrote that the course no longer has: it goes
+        listed = json.loads((out / MARKER).read_text())["files"]
+        listed["retired/old.ipynb"] = hashlib.sha256(b"{}").hexdigest()
+        (out / MARKER).write_text(json.dumps({"files": listed}))
+    before = contents(tmp_path)
+    assert make_student.main(["--out", str(out), "--course", str(course)]) == (0 if case == "rerun" else 1)
+    if case == "rerun":  # the release: every file of notebooks/ (06 reads images/ next to itself), and their list
+        assert contents(out) == {**contents(student_dir), **mine} and not (out / "retired").exists()
+        released = {k for k in contents(REPO / "notebooks") if not NOT_RELEASED.search(k)}
+        assert any(k.startswith("images/") for k in released) and contents(student_dir).keys() == released | {MARKER}
+        listed = json.loads((student_dir / MARKER).read_text())["files"]
+        assert listed == {name: hashlib.sha256((student_dir / name).read_bytes()).hexdigest() for name in released}
+    else:
+        assert why in capsys.readouterr().err and contents(tmp_path) == before
+
+
+@pytest.fixture(scope="module")
+def light_kernel(student_dir):
+    """One kernel for the exercise stubs, started in the release folder; each notebook resets it."""
+    arguments, path = ["--IPKernelApp.log_level=ERROR"], {"metadata": {"path": str(student_dir)}}
+    client = NotebookClient(nbformat.v4.new_notebook(), timeout=120, extra_arguments=arguments, resources=path)
+    with client.setup_kernel():
+        yield client
+
+
+def execute(client: NotebookClient, source: str) -> None:
+    client.nb.cells.append(cell := nbformat.v4.new_code_cell(source))
+    client.execute_cell(cell, len(client.nb.cells) - 1)
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_student_version_is_the_instructor_version_without_solutions(student_dir, name):
-    """No solution or hidden test line is left; cell for cell, only solution regions, hidden tests,
-    nbgrader's lock metadata and outputs differ."""
+def test_student_version_is_the_instructor_version_with_stubs_that_stop(student_dir, light_kernel, name):
+    """No solution or hidden test is left; only they, nbgrader's locks and outputs differ; each stub raises
+    NotImplementedError, in its answer cell or in the check it passes a function to, with only `checks` imported."""
     instructor, student = nbformat.read(REPO / "notebooks" / name, 4), nbformat.read(student_dir / name, 4)
     nbformat.validate(student)
     text = "\n".join(c.source for c in student.cells)
@@ -83,121 +124,30 @@ def test_student_version_is_the_instructor_version_without_solutions(student_dir
     checks = [meta(c) for c in instructor.cells if meta(c).get("grade") and not meta(c).get("solution")]
     assert len(checks) >= 2 and all(m.get("locked") and m.get("points", 0) > 0 for m in checks), name
     assert all(STUB[c.cell_type][-1] in c.source for c in answers) and {c.cell_type for c in answers} == set(STUB)
-
-    assert (student.nbformat, student.nbformat_minor, student.metadata) == (
-        instructor.nbformat,
-        instructor.nbformat_minor,
-        instructor.metadata,
-    )
+    assert {**student, "cells": []} == {**instructor, "cells": []}  # nbformat version, notebook metadata
     assert [c.get("id") for c in student.cells] == [c.get("id") for c in instructor.cells], "cells added or moved"
     for mine, theirs in zip(instructor.cells, student.cells, strict=True):
-        where = f"{name}, cell {mine.id}"
-        assert theirs.cell_type == mine.cell_type, where
-        if theirs.cell_type == "code":
-            assert theirs.outputs == [] and theirs.execution_count is None, f"{where}: outputs left in"
-        flags = meta(mine)
-        if not (flags.get("solution") or flags.get("grade") or flags.get("locked")):
-            assert (theirs.source, theirs.metadata) == (mine.source, mine.metadata), f"{where}: changed"
-            continue
-        assert theirs.source == student_source(mine), f"{where}: changed outside its solution regions"
-        # nbgrader locks the cell against deletion (and editing, for a check) and records a checksum
-        expected = copy.deepcopy(dict(mine.metadata))
-        expected.update(deletable=False, **({"editable": False} if flags.get("locked") else {}))
-        checksum = meta(theirs).get("checksum", "")
-        assert re.fullmatch(r"[0-9a-f]{32}", checksum), f"{where}: no nbgrader checksum"
-        expected["nbgrader"] = {**flags, "cell_type": mine.cell_type, "checksum": checksum}
-        assert theirs.metadata == expected, f"{where}: metadata changed beyond nbgrader's lock"
-
-
-def test_the_release_holds_the_course_material_and_a_list_of_it(student_dir):
-    """Notebook 06 reads images/ next to itself: the release holds every file the notebooks have."""
-    expected = {k for k in contents(REPO / "notebooks") if not re.search(r"(^|/)(\.ipynb_checkpoints|__pycache__)/", k)}
-    assert any(name.startswith("images/") for name in expected), "notebooks/images/ is missing"
-    assert contents(student_dir).keys() == expected | {MARKER}
-    listed = json.loads((student_dir / MARKER).read_text())["files"]
-    assert listed == {name: hashlib.sha256((student_dir / name).read_bytes()).hexdigest() for name in expected}
-
-
-@pytest.mark.parametrize(
-    ("case", "why"),
-    [
-        ("not ours", f"it has no {MARKER}"),
-        ("points outside", "is not a list of files this script wrote"),
-        ("worked in", f"{NAMES[0]}: it changed since make_student.py wrote it"),
-    ],
-)
-def test_make_student_refuses_to_touch_what_it_did_not_write(tmp_path, student_dir, course, capsys, case, why):
-    out = tmp_path / "release"
-    shutil.copytree(student_dir, out) if case == "worked in" else out.mkdir()
-    if case == "worked in":  # a released notebook a student worked in; one deleted is not written back either
-        (out / NAMES[0]).write_text((out / NAMES[0]).read_text().replace("raise NotImplementedError()", "x = 4", 1))
-        (out / NAMES[1]).unlink()
-    (out / "notes.txt").write_text("my notes")
-    if case == "points outside":
-        (tmp_path / "precious.txt").write_text("keep")
-        (out / MARKER).write_text(json.dumps({"files": {"../precious.txt": "0" * 64}}))
-    before = contents(tmp_path)
-    assert make_student.main(["--out", str(out), "--course", str(course)]) == 1
-    assert why in capsys.readouterr().err and contents(tmp_path) == before
-
-
-def test_a_rerun_keeps_the_students_files_and_removes_only_its_own(student_dir, course, tmp_path):
-    out = tmp_path / "release"
-    shutil.copytree(student_dir, out)
-    mine = {"notes.txt": b"my notes", "images/my_digit.png": b"my own drawing"}
-    for name, data in mine.items():
-        (out / name).write_bytes(data)
-    # a file an earlier release wrote that the course no longer has: it goes
-    (out / "retired" / "old.ipynb").parent.mkdir()
-    (out / "retired" / "old.ipynb").write_text("{}")
-    marker = json.loads((out / MARKER).read_text())
-    marker["files"]["retired/old.ipynb"] = hashlib.sha256(b"{}").hexdigest()
-    (out / MARKER).write_text(json.dumps(marker))
-    (out / NAMES[1]).unlink()  # a released notebook the student deleted comes back
-    assert make_student.main(["--out", str(out), "--course", str(course)]) == 0
-    assert contents(out) == {**contents(student_dir), **mine} and not (out / "retired").exists()
-
-
-# --- the stubs run: every exercise stops with NotImplementedError, and nothing else fails -------
-
-
-@pytest.fixture(scope="module")
-def light_kernel(student_dir):
-    """One kernel for the exercise stubs, started in the release folder; each notebook resets it."""
-    arguments = ["--IPKernelApp.log_level=ERROR"]
-    path = {"metadata": {"path": str(student_dir)}}
-    client = NotebookClient(nbformat.v4.new_notebook(), timeout=120, extra_arguments=arguments, resources=path)
-    with client.setup_kernel():
-        yield client
-
-
-def run(client: NotebookClient, source: str) -> CellExecutionError | None:
-    cell = nbformat.v4.new_code_cell(source)
-    client.nb.cells.append(cell)
-    try:
-        client.execute_cell(cell, len(client.nb.cells) - 1)
-    except CellExecutionError as err:
-        return err
-    return None
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_every_unanswered_exercise_stops_with_not_implemented_error(student_dir, light_kernel, name):
-    """Each answer cell raises NotImplementedError, or defines a function whose check passes it on. They
-    need no data or model: a stub that fails in any other way (a NameError, a check that swallows the
-    error) shows here, with only `checks` imported."""
-    assert run(light_kernel, "%reset -f\nfrom helpers import checks") is None
+        expected, flags, checksum = copy.deepcopy(mine), meta(mine), meta(theirs).get("checksum", "")
+        if mine.cell_type == "code":
+            expected.update(outputs=[], execution_count=None)
+        if flags.get("solution") or flags.get("grade") or flags.get("locked"):  # else: kept as it is
+            assert re.fullmatch(r"[0-9a-f]{32}", checksum), f"{name}, cell {mine.id}: no nbgrader checksum"
+            expected.source = student_source(mine)  # locked against deletion (and editing, a check), a checksum
+            expected.metadata.update(deletable=False, **({"editable": False} if flags.get("locked") else {}))
+            expected.metadata.nbgrader = {**flags, "cell_type": mine.cell_type, "checksum": checksum}
+        keys = ("cell_type", "source", "metadata", "outputs", "execution_count")
+        assert {k: theirs.get(k) for k in keys} == {k: expected.get(k) for k in keys}, f"{name}, cell {mine.id}"
+    execute(light_kernel, "%reset -f\nfrom helpers import checks")
     exercises = []  # each code answer cell with the check cells that follow it
-    for cell in nbformat.read(student_dir / name, 4).cells:
+    for cell in student.cells:
         if cell.cell_type == "code" and meta(cell).get("solution"):
             exercises.append((cell, []))
         elif cell.cell_type == "code" and meta(cell).get("grade") and exercises:
             exercises[-1][1].append(cell)
     assert exercises, f"{name}: no code exercises"
     for answer, check_cells in exercises:
-        exercise = meta(answer)["grade_id"]
-        assert check_cells, f"{name} {exercise}: no check follows the answer cell"
-        err = run(light_kernel, answer.source)
-        for check in check_cells if err is None else []:
-            err = err or run(light_kernel, check.source)
-        assert err is not None and err.ename == "NotImplementedError", f"{name} {exercise}: {err}"
+        assert check_cells, f"{name} {meta(answer)['grade_id']}: no check follows the answer cell"
+        with pytest.raises(CellExecutionError) as err:  # in the answer cell, or a check it passes a function to
+            for cell in [answer, *check_cells]:
+                execute(light_kernel, cell.source)
+        assert err.value.ename == "NotImplementedError", f"{name} {meta(answer)['grade_id']}: {err.value}"
