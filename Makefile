@@ -87,12 +87,12 @@ bench: data $(TEST_STAMP)
 # saved), every other test module beside them on the other (conftest.py groups them). TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 test: data browser sandbox $(TEST_STAMP)
-	$(BIN)/python -m pytest $(NBVAL_FLAGS) -m "not jax" -n $(TEST_WORKERS) notebooks tests
+	$(BIN)/python -m pytest $(NBVAL_FLAGS) -m "not jax" -n $(TEST_WORKERS) --durations=15 notebooks tests
 
 # The series under JAX (tests/test_installed.py, marker "jax"): the backend a student gets where
 # TensorFlow has no wheels, proved on every notebook. Its own target keeps make test the fast path.
 test-jax: data $(TEST_STAMP)
-	$(BIN)/python -m pytest -m jax tests
+	$(BIN)/python -m pytest -m jax tests/test_installed.py
 
 # nbval over every notebook on a machine made to differ: oneDNN's kernels off and the kernel pinned
 # to one CPU (where taskset exists), so floating-point sums run in another order, and the models

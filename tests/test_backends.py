@@ -1,9 +1,4 @@
-"""Keras backends: TensorFlow by default, JAX when the user asks for it, and no TensorFlow under JAX.
-
-Each check runs in a fresh Python (the backend is fixed at Keras' first import, and this test
-process has already imported Keras). ``KERAS_HOME`` points at an empty folder, so a
-``~/.keras/keras.json`` on the machine plays no part.
-"""
+"""Keras backends: TensorFlow by default, JAX when asked, no TensorFlow under JAX; each in a fresh Python."""
 
 from __future__ import annotations
 
@@ -34,28 +29,20 @@ needs_jax = pytest.mark.skipif(
 
 def run_python(code: str, tmp_path: Path, backend: str | None) -> dict:
     """Run ``code`` in a fresh Python with KERAS_BACKEND=``backend`` (None: unset); return its last line, JSON."""
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    if backend is not None:
-        env["KERAS_BACKEND"] = backend
-    env["KERAS_HOME"] = str(tmp_path / "keras-home")
-    env["PYTHONNOUSERSITE"] = "1"
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+    # an empty KERAS_HOME: a ~/.keras/keras.json on the machine plays no part
+    env = {**os.environ, "KERAS_HOME": str(tmp_path / "keras-home"), "PYTHONNOUSERSITE": "1", "KERAS_BACKEND": backend}
+    env = {k: v for k, v in env.items() if v is not None}
+    command = [sys.executable, "-c", textwrap.dedent(code)]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, f"the subprocess failed:\n{done.stdout}\n{done.stderr[-4000:]}"
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-REPORT = """
-import json, os, sys
-print(json.dumps({
-    "backend": keras.backend.backend(),
-    "env": os.environ.get("KERAS_BACKEND"),
-    "tensorflow": "tensorflow" in sys.modules,
-    "jax": "jax" in sys.modules,
-}))
-"""
+def report(extra: str = "") -> str:
+    """Code that prints the backend, KERAS_BACKEND, whether TensorFlow and JAX are loaded, and ``extra`` entries."""
+    seen = '"backend": keras.backend.backend(), "env": os.environ.get("KERAS_BACKEND"), '
+    seen += '"tensorflow": "tensorflow" in sys.modules, "jax": "jax" in sys.modules, '
+    return f"\nimport json, os, sys\nprint(json.dumps({{{seen}{extra}}}))\n"
 
 
 @pytest.mark.parametrize(
@@ -70,7 +57,7 @@ print(json.dumps({
     ids=["jax", "numpy", "unset", "set-after-helpers"],
 )
 def test_the_backend_is_the_users_choice_else_tensorflow(tmp_path, before, backend, expected):
-    seen = run_python(before + IMPORT_ALL + REPORT, tmp_path, backend=backend)
+    seen = run_python(before + IMPORT_ALL + report(), tmp_path, backend=backend)
     assert seen["env"] == seen["backend"] == expected, seen
     # under TensorFlow, JAX may be loaded too: TensorFlow imports it where installed (tensorflow/lite/python/util.py)
     assert seen["tensorflow"] == (expected == "tensorflow"), f"{expected}: TensorFlow loaded or not as it should"
@@ -78,11 +65,7 @@ def test_the_backend_is_the_users_choice_else_tensorflow(tmp_path, before, backe
 
 @needs_jax
 def test_the_course_models_train_save_and_load_under_jax_without_tensorflow(tmp_path):
-    """Where TensorFlow is not installed (a new Python, say), JAX alone runs the course's models.
-
-    TensorFlow is blocked in the subprocess, so Keras treats it as absent (where it is installed,
-    Keras imports it under any backend while saving a model or setting the random seed).
-    """
+    """Where TensorFlow is not installed (blocked here: else Keras imports it to save or seed), JAX alone runs them."""
     code = textwrap.dedent(f"""
     import importlib.abc, sys, warnings
 
@@ -96,7 +79,6 @@ def test_the_course_models_train_save_and_load_under_jax_without_tensorflow(tmp_
     {IMPORT_ALL}
     import numpy as np
     from helpers import models
-
     models.MODELS_DIR = __import__("pathlib").Path({str(tmp_path / "models")!r})
     rng = np.random.default_rng(0)
     x = rng.random((96, 28, 28), dtype=np.float32)
@@ -116,10 +98,7 @@ def test_the_course_models_train_save_and_load_under_jax_without_tensorflow(tmp_
     gate = nodigit.Gate(models.load_or_train("gate", x, (y % 2).astype("float32"), class_weight=weights), 0.5)
     reloaded = nodigit.load_gate(nodigit.save_gate(gate))
     same_gate = bool(np.allclose(gate.scores(x), reloaded.scores(x))) and reloaded.threshold == 0.5
-    """) + REPORT.replace(
-        "}))",
-        '"same": same, "shifted_shape": list(shifted.shape), "same_cnn": same_cnn, "same_gate": same_gate}))',
-    )
+    """) + report('"same": same, "shifted_shape": list(shifted.shape), "same_cnn": same_cnn, "same_gate": same_gate')
     seen = run_python(code, tmp_path, backend="jax")
     assert seen["backend"] == "jax" and not seen["tensorflow"], seen
     assert seen["same"], "the reloaded model predicts differently from the one saved"
@@ -130,12 +109,10 @@ def test_the_course_models_train_save_and_load_under_jax_without_tensorflow(tmp_
 @needs_jax
 def test_the_improved_model_is_compiled_whole_under_jax_and_still_shifts(tmp_path):
     """``allow_jit``: Keras opts RandomTranslation out of XLA, which under JAX slows the whole model."""
-    code = (
-        IMPORT_ALL
-        + textwrap.dedent("""
+    code = textwrap.dedent(f"""
+    {IMPORT_ALL}
     import numpy as np
     from helpers import models
-
     model = models.build_improved(n_train=256)
     shift = next(layer for layer in model.layers if isinstance(layer, keras.layers.RandomTranslation))
     state = lambda: keras.ops.convert_to_numpy(shift.generator.state).tolist()
@@ -145,12 +122,9 @@ def test_the_improved_model_is_compiled_whole_under_jax_and_still_shifts(tmp_pat
     x[:, 10:18, 10:18] = 1  # a square that a shift moves
     history = model.fit(x, rng.integers(0, 10, 256), epochs=1, batch_size=64, verbose=0)
     a, b = (keras.ops.convert_to_numpy(model.layers[1](x[:4, :, :, None], training=True)) for _ in range(2))
-    """)
-        + REPORT.replace(
-            "}))",
-            '"jit": model.jit_compile, "seed_moved": state() != before, "loss": history.history["loss"][0],'
-            ' "shifts_differ": bool((a != b).any())}))',
-        )
+    """) + report(
+        '"jit": model.jit_compile, "seed_moved": state() != before, "loss": history.history["loss"][0],'
+        ' "shifts_differ": bool((a != b).any())'
     )
     seen = run_python(code, tmp_path, backend="jax")
     assert seen["backend"] == "jax" and seen["jit"] is True, seen
@@ -160,5 +134,5 @@ def test_the_improved_model_is_compiled_whole_under_jax_and_still_shifts(tmp_pat
 
 def test_the_improved_model_keeps_keras_choice_under_tensorflow(tmp_path):
     code = IMPORT_ALL + "\nfrom helpers import models\nmodel = models.build_improved(n_train=256)\n"
-    seen = run_python(code + REPORT.replace("}))", '"jit": model.jit_compile}))'), tmp_path, backend="tensorflow")
+    seen = run_python(code + report('"jit": model.jit_compile'), tmp_path, backend="tensorflow")
     assert seen["backend"] == "tensorflow" and seen["jit"] is False, "TensorFlow on a CPU: Keras' own choice, no XLA"

@@ -1,5 +1,4 @@
-"""benchmarks/: report.py renders hand-made results; bench.py merges sections and runs workers; the notebooks read
-them through helpers.training.benchmark_runs. No training."""
+"""benchmarks/: report.py renders hand-made results, bench.py merges and runs them, benchmark_runs reads them."""
 
 from __future__ import annotations
 
@@ -7,7 +6,6 @@ from helpers.models import CNN_BODIES, RECIPES
 from helpers.results import NAMES, RESULTS, label
 from helpers.training import benchmark_runs, train_val_split
 
-import copy
 import importlib
 import json
 import re
@@ -38,10 +36,8 @@ def _section(**data) -> dict:
 
 def _model(parameters, batch_size, val, test=None, epochs=10) -> dict:
     """Seeds 0, 1, 2 with these accuracies; 40, 41, 42 s per training; 5 s per epoch after the first."""
-    runs = [
-        {"seed": i, "val_accuracy": v, "test_accuracy": t, "train_seconds": 40.0 + i, "epoch_seconds": [9.0, 5.0, 5.0]}
-        for i, (v, t) in enumerate(zip(val, test or [v + 0.001 for v in val], strict=True))
-    ]
+    pairs = enumerate(zip(val, test or [v + 0.001 for v in val], strict=True))
+    runs = [dict(zip(RUN, (i, v, t, 40.0 + i, [9.0, 5.0, 5.0]), strict=True)) for i, (v, t) in pairs]
     return {"parameters": parameters, "epochs": epochs, "batch_size": batch_size, "runs": runs}
 
 
@@ -75,10 +71,9 @@ def synthetic_results() -> dict:
     steps = {"batch512": [0.975, 0.976, 0.977], "batch512_lr3e-3": [0.9752, 0.9772, 0.9762]}
     r["steps"] = _section(models={k: _model(669_706, 512, v) for k, v in steps.items()})
     r["cnn"] = _section(rows=[{"model": m, "budget": b, **_model(p, 512, v, epochs=e)} for m, e, b, p, v in CNN_ROWS])
-    gate = [(0.512, 0.004, 0.95, 30.0), (0.498, 0.006, 0.97, 32.0), (0.505, 0.005, 0.96, 31.0)]
+    gate = [(0, 0.512, 0.004, 0.95, 30.0), (1, 0.498, 0.006, 0.97, 32.0), (2, 0.505, 0.005, 0.96, 31.0)]
     keys = ("seed", "threshold", "test_digits_refused", "test_not_digits_refused", "seconds")
-    runs = [dict(zip(keys, (i, *run), strict=True)) for i, run in enumerate(gate)]
-    r["gate"] = _section(test_not_digits=2_000, test_digits=10_000, runs=runs)
+    r["gate"] = _section(test_not_digits=2000, test_digits=10000, runs=[dict(zip(keys, g, strict=True)) for g in gate])
     return r
 
 
@@ -90,37 +85,69 @@ def tables(md: str) -> list[list[dict]]:
 
 
 def section(markdown: str, title: str) -> str:
-    """The text under ``## title``, up to the next heading of that level."""
     return markdown.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
 
 
 def welch(rows: list[dict]) -> list[list[str]]:
-    """Each significance row's comparison, difference, t, df, p and verdict."""
     return [list(row.values()) for row in rows]
 
 
-def test_targets_say_met_missed_by_how_much_or_not_measured(results):
+def test_targets_say_met_missed_by_how_much_or_not_measured_and_what_was_not_says_how_to_measure_it(results):
     results["notebooks"]["seconds"] |= {"07_d.ipynb": [120.0, 130.0, 125.0], "08_e.ipynb": [150.0, 170.0, 160.0]}
     judged = {row["target"]: [row["measured"], row["result"]] for row in report.targets(results)}
     assert judged == {
         "notebooks 01–06 run time": ["5 min 20 s", "met"],  # 07 and 08 are judged one by one, not in it
-        "notebook 03 run time": ["250 s", "missed by 160 s"],
-        "notebook 07 run time": ["125 s", "met"],
-        "notebook 08 run time": ["160 s", "missed by 10.0 s"],
-        "baseline: mean test accuracy": ["98.10%", "missed by 0.10%"],
-        "improved: mean test accuracy": ["98.90%", "met"],
+        "notebook 03 run time": ["250 s", "missed by 160 s"], "notebook 07 run time": ["125 s", "met"],
+        "notebook 08 run time": ["160 s", "missed by 10.0 s"], "improved: mean test accuracy": ["98.90%", "met"],
+        "baseline: mean test accuracy": ["98.10%", "missed by 0.10%"], "cnn: one training": ["–", "not measured"],
         "cnn: mean test accuracy": ["–", "not measured"],
-        "cnn: one training": ["–", "not measured"],
         "helpers overhead: s/epoch series / bare": ["1.025", "met"],  # median s/epoch after the first: 4.1 / 4.0
-    }
+    }  # fmt: skip
     results["accuracy"]["models"]["cnn"] = _model(422_154, 512, [0.993] * 3, [0.992, 0.993, 0.993])
     results["accuracy"]["quick"] = True
     judged = {row["target"]: row["result"] for row in report.targets(results)}
     assert judged["cnn: mean test accuracy"] == judged["cnn: one training"] == "quick run: not judged"
     assert judged["notebooks 01–06 run time"] == "met"
+    others = {name: results.pop(name) for name in ("notebooks", "efficiency", "batch_size", "steps", "cnn", "gate")}
+    md = report.results_md(results)
+    for name in others:
+        assert f"`python benchmarks/bench.py --only {name}`" in section(md, name) and not tables(section(md, name))
+        assert name not in tables(section(md, "Machine facts"))[0][0]
+    results |= others
+    del results["accuracy"]
+    results["cnn"]["rows"] = [r for r in results["cnn"]["rows"] if r["budget"] == "equal epochs"]
+    md = report.results_md(results)
+    assert [t[0] for t in welch(tables(section(md, "steps"))[1])] == ["+ peak rate 0.003 minus + batch 512"]
+    (only,) = welch(tables(section(md, "cnn"))[1])
+    assert only[0] == "CNN, 10 epochs minus + shifts (improved), 10 epochs"
+    judged = {row["target"]: row["result"] for row in report.targets(results)}
+    assert judged["baseline: mean test accuracy"] == judged["cnn: one training"] == "not measured"
+    assert not tables(report.readme_block(results))
 
 
-def test_every_section_has_its_table_with_the_numbers_and_a_busy_or_quick_one_says_so(results):
+def test_every_section_has_its_table_and_significance_rows_are_b_minus_a_with_welchs_numbers(results):
+    a, b = ([{"val_accuracy": v} for v in values] for values in ([0.900, 0.901, 0.902], [0.990, 0.991, 0.992]))
+    rows = welch([report.significance(("A", a), ("B", b)), report.significance(("A", a), ("A", a))])
+    same = "A minus A; +0.00 points; 0.0; 4.0; 1.000; no"  # B: t = 0.09 / sqrt(2·0.001²/3) = 110.2, df 4, p ≈ 4e-8
+    assert ["; ".join(r) for r in rows] == ["B minus A; +9.00 points; 110.2; 4.0; < 0.001; yes", same]
+    md = report.results_md(results)
+    assert welch(tables(section(md, "Accuracy over seeds: the README's block"))[1]) == [
+        ["seed 'improved' minus baseline", "-0.30 points", "-3.7", "4.0", "0.021", "yes"],
+        ["+ schedule minus baseline", "+0.30 points", "5.2", "2.0", "0.035", "yes"],  # no spread on one side: df 2
+        ["+ shifts (improved) minus + schedule", "+0.50 points", "8.7", "2.0", "0.013", "yes"],
+    ]
+    rows, tests = tables(section(md, "steps"))  # each change in turn, with the accuracy section's rows
+    chain = ("baseline", "batch512", "batch512_lr3e-3", "schedule", "improved")
+    assert [r["model"] for r in rows] == [label(k) for k in chain]
+    assert [r["validation accuracy"][:6] for r in rows] == ["98.00%", "97.60%", "97.62%", "98.30%", "98.80%"]
+    assert {(r["seeds"], r["time per training"]) for r in rows} == {("3", "41.0 s")}
+    assert ";".join(" ".join(t[3:]) for t in welch(tests)) == "4.0 0.008 yes;4.0 0.819 no;2.0 0.007 yes;2.0 0.013 yes"
+    rows, tests = tables(section(md, "cnn"))
+    assert [r["training"] for r in rows if r["budget"] == "equal time"] == ["30 epochs, batch 512"]
+    assert [(t[0].split(" minus ")[1], t[4]) for t in welch(tests)] == [  # CNN, 10 (equal epochs) or 20 epochs minus
+        ("+ shifts (improved), 10 epochs", "0.008"), ("+ shifts (improved), 30 epochs", "0.021"),  # (equal time)
+        ("CNN, 10 epochs", "0.819"), ("CNN, 10 epochs", "0.002"),  # the candidates against the course's CNN
+    ]  # fmt: skip
     results["notebooks"]["failures"] = [{"run": 2, "notebook": "03_c.ipynb", "error": "CellExecutionError"}]
     results["batch_size"]["load_at_start"], results["cnn"]["quick"] = 1.5, True
     md = report.results_md(results)
@@ -141,58 +168,33 @@ def test_every_section_has_its_table_with_the_numbers_and_a_busy_or_quick_one_sa
     assert list(facts["cpu_model"])[1:] == list(report.SECTIONS) and facts["cpu_model"]["gate"] == "Test CPU"
 
 
-def test_what_was_not_measured_says_how_to_measure_it_and_is_left_out_of_comparisons_and_targets(results):
-    others = {name: results.pop(name) for name in ("notebooks", "efficiency", "batch_size", "steps", "cnn", "gate")}
-    md = report.results_md(results)
-    for name in others:
-        assert f"`python benchmarks/bench.py --only {name}`" in section(md, name) and not tables(section(md, name))
-        assert name not in tables(section(md, "Machine facts"))[0][0]
-    results |= others
-    del results["accuracy"]
-    results["cnn"]["rows"] = [r for r in results["cnn"]["rows"] if r["budget"] == "equal epochs"]
-    md = report.results_md(results)
-    assert [t[0] for t in welch(tables(section(md, "steps"))[1])] == ["+ peak rate 0.003 minus + batch 512"]
-    (only,) = welch(tables(section(md, "cnn"))[1])
-    assert only[0] == "CNN, 10 epochs minus + shifts (improved), 10 epochs"
-    judged = {row["target"]: row["result"] for row in report.targets(results)}
-    assert judged["baseline: mean test accuracy"] == judged["cnn: one training"] == "not measured"
-    assert not tables(report.readme_block(results))
-
-
-def test_a_significance_row_is_b_minus_a_with_welchs_numbers_and_each_section_tests_its_comparisons(results):
-    a, b = ([{"val_accuracy": v} for v in values] for values in ([0.900, 0.901, 0.902], [0.990, 0.991, 0.992]))
-    # t = 0.09 / sqrt(2 · 0.001² / 3) = 110.2, df = 4: p is about 4e-8
-    rows = welch([report.significance(("A", a), ("B", b)), report.significance(("A", a), ("A", a))])
-    same = "A minus A; +0.00 points; 0.0; 4.0; 1.000; no"
-    assert ["; ".join(r) for r in rows] == ["B minus A; +9.00 points; 110.2; 4.0; < 0.001; yes", same]
-    md = report.results_md(results)
-    assert welch(tables(section(md, "Accuracy over seeds: the README's block"))[1]) == [
-        ["seed 'improved' minus baseline", "-0.30 points", "-3.7", "4.0", "0.021", "yes"],
-        ["+ schedule minus baseline", "+0.30 points", "5.2", "2.0", "0.035", "yes"],  # no spread on one side: df 2
-        ["+ shifts (improved) minus + schedule", "+0.50 points", "8.7", "2.0", "0.013", "yes"],
-    ]
-    rows, tests = tables(section(md, "steps"))  # each change in turn, with the accuracy section's rows
-    chain = ("baseline", "batch512", "batch512_lr3e-3", "schedule", "improved")
-    assert [r["model"] for r in rows] == [label(k) for k in chain]
-    assert [r["validation accuracy"][:6] for r in rows] == ["98.00%", "97.60%", "97.62%", "98.30%", "98.80%"]
-    assert {(r["seeds"], r["time per training"]) for r in rows} == {("3", "41.0 s")}
-    assert ";".join(" ".join(t[3:]) for t in welch(tests)) == "4.0 0.008 yes;4.0 0.819 no;2.0 0.007 yes;2.0 0.013 yes"
-    rows, tests = tables(section(md, "cnn"))
-    assert [r["training"] for r in rows if r["budget"] == "equal time"] == ["30 epochs, batch 512"]
-    assert [(t[0].split(" minus ")[1], t[4]) for t in welch(tests)] == [
-        ("+ shifts (improved), 10 epochs", "0.008"),  # equal epochs: CNN, 10 epochs minus ...
-        ("+ shifts (improved), 30 epochs", "0.021"),  # equal time: CNN, 20 epochs minus ...
-        ("CNN, 10 epochs", "0.819"),  # the candidates against the course's CNN
-        ("CNN, 10 epochs", "0.002"),
-    ]
-
-
-def test_readme_block_is_the_accuracy_table_and_nothing_outside_it_changes(results, tmp_path):
+def test_report_runs_without_tensorflow_rewrites_only_the_readme_block_and_says_what_to_run(results, tmp_path, capsys):
+    path = tmp_path / "results.json"
+    for content, message in [
+        (None, "not found: run `make bench`"),
+        ("{not json", "is not valid JSON"),
+        ('{"schema": 1, "machine": {}, "accuracy": {"machine": {}}}', "is not a schema-2 results file"),
+        ('{"schema": 2, "machine": {}, "accuracy": {"models": {}}}', "with measured sections"),  # no machine
+    ]:
+        path.unlink(missing_ok=True) if content is None else path.write_text(content)
+        with pytest.raises(report.ReportError, match=message):
+            report.load_results(path)
+        assert report.main(["--results", str(path)]) == 1 and message in capsys.readouterr().err
+        assert not (tmp_path / "results.md").exists()
+    path.write_text(json.dumps(results))
+    (tmp_path / "README.md").write_text(README)
+    code = "import sys; sys.modules.update(tensorflow=None, keras=None); sys.path.insert(0, 'benchmarks')\n"
+    code += "import bench, report; sys.exit(report.main(sys.argv[1:]))"  # bench.py imports too
+    args = ["--results", path, "--readme", tmp_path / "README.md"]
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "results.md").read_text() == report.results_md(results)  # beside the results file
+    assert tables((tmp_path / "README.md").read_text())[0][3]["test accuracy"] == "98.90% ± 0.10%"
+    assert report.main(["--results", str(path), "--readme", str(tmp_path / "no.md")]) == 1
     results["accuracy"]["machine"] |= {"keras_backend": "jax"}  # the accuracy table's machine is the one named
     readme, results_md = tmp_path / "README.md", tmp_path / "benchmarks" / "results.md"
     readme.write_bytes(README.encode())
     assert report.update_readme(readme, results, results_md) is True
-    head, tail = README.split("<!-- bench:start -->")[0], README.split("<!-- bench:end -->")[1]
     block = report.readme_block(results, "benchmarks/results.md")
     facts = ("Test CPU (2 cores)", "2030-01-02", "2.99.0", "3.99.1", "jax", "[results.md](benchmarks/results.md)")
     assert all(fact in block.split("\n")[0] for fact in facts), block
@@ -201,7 +203,7 @@ def test_readme_block_is_the_accuracy_table_and_nothing_outside_it_changes(resul
     assert [r["model"] for r in rows] == names
     assert list(rows[0].values())[2:] == ["10 epochs, batch 128", "98.00% ± 0.10%", "98.10% ± 0.10%", "41.0 s"]
     assert "3 seeds" in block and "50,000" in block and "5 min 20 s (5 min 10 s–5 min 33 s, 3 runs)" in block
-    assert readme.read_bytes().decode() == f"{head}<!-- bench:start -->\n{block}\n<!-- bench:end -->{tail}"
+    assert readme.read_bytes().decode() == README.replace("old table", block)  # bytes outside the block kept
     assert report.update_readme(readme, results, results_md) is False
     results["accuracy"]["quick"] = True
     with pytest.raises(report.ReportError, match=r"accuracy: from a --quick run.*--allow-quick"):
@@ -219,37 +221,7 @@ def test_readme_block_is_the_accuracy_table_and_nothing_outside_it_changes(resul
         assert readme.read_text() == text
 
 
-def test_a_missing_or_damaged_results_file_says_what_to_run(tmp_path, capsys):
-    path = tmp_path / "results.json"
-    for content, message in [
-        (None, "not found: run `make bench`"),
-        ("{not json", "is not valid JSON"),
-        ('{"schema": 1, "machine": {}, "accuracy": {"machine": {}}}', "is not a schema-2 results file"),
-        ('{"schema": 2, "machine": {}, "accuracy": {"models": {}}}', "with measured sections"),  # no machine
-    ]:
-        if content is not None:
-            path.write_text(content)
-        with pytest.raises(report.ReportError, match=message):
-            report.load_results(path)
-        assert report.main(["--results", str(path)]) == 1 and message in capsys.readouterr().err
-        assert not (tmp_path / "results.md").exists()
-
-
-def test_report_renders_results_md_and_the_readme_block_without_tensorflow(results, tmp_path):
-    """The CLI, in a Python where `import tensorflow` and `import keras` fail; bench.py's parent imports too."""
-    (tmp_path / "results.json").write_text(json.dumps(results))
-    (tmp_path / "README.md").write_text(README)
-    code = "import sys; sys.modules.update(tensorflow=None, keras=None); sys.path.insert(0, 'benchmarks')\n"
-    code += "import bench, report; sys.exit(report.main(sys.argv[1:]))"
-    args = ["--results", tmp_path / "results.json", "--readme", tmp_path / "README.md"]
-    done = subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert (tmp_path / "results.md").read_text() == report.results_md(results)  # beside the results file
-    assert tables((tmp_path / "README.md").read_text())[0][3]["test accuracy"] == "98.90% ± 0.10%"
-    assert report.main(["--results", str(tmp_path / "results.json"), "--readme", str(tmp_path / "no.md")]) == 1
-
-
-def test_the_committed_results_render_the_readme_block_and_results_md_and_hold_what_the_notebooks_read():
+def test_committed_and_any_results_render_and_benchmark_runs_are_one_row_per_model_and_seed(results, tmp_path):
     """Notebooks 04, 05, 07 and 08 read the file shipped inside helpers/, so an installed course has it too."""
     package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     assert report.RESULTS == RESULTS == REPO / "helpers" / RESULTS.name and RESULTS.name in package_data["helpers"]
@@ -259,23 +231,36 @@ def test_the_committed_results_render_the_readme_block_and_results_md_and_hold_w
         assert (runs.groupby(by)["seed"].nunique() >= 3).all() if by else runs["seed"].nunique() >= 3  # for a t-test
     assert set(runs.loc[runs["budget"] == "candidate", "model"]) == CANDIDATES  # every candidate, every budget
     assert set(runs["budget"]) == {"the CNN's recipe", "equal epochs", "equal time", "candidate"}
-    results = report.load_results(report.RESULTS)
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert report.replace_block(readme, report.readme_block(results, "benchmarks/results.md")) == readme, (
-        "README.md's bench block is stale: run `.venv/bin/python benchmarks/report.py --readme README.md`"
-    )
-    assert (REPO / "benchmarks" / "results.md").read_text(encoding="utf-8") == report.results_md(results), (
-        "benchmarks/results.md is stale: run `.venv/bin/python benchmarks/report.py`"
-    )
+    committed, readme = report.load_results(report.RESULTS), (REPO / "README.md").read_text(encoding="utf-8")
+    block = report.replace_block(readme, report.readme_block(committed, "benchmarks/results.md"))
+    for name, text in {"README.md": block, "benchmarks/results.md": report.results_md(committed)}.items():
+        fix = "`.venv/bin/python benchmarks/report.py --readme README.md`"  # rewrites both
+        assert (REPO / name).read_text(encoding="utf-8") == text, f"{name}'s benchmark figures are stale: run {fix}"
+    assert set(NAMES) >= CANDIDATES and len(set(NAMES.values())) == len(NAMES)  # every model has a name of its own
+    results["gate"]["quick"] = True
+    (path := tmp_path / "results.json").write_text(json.dumps(results))
+    runs = benchmark_runs("accuracy", path)
+    assert list(runs.columns) == ["model", "label", "epochs", "batch_size", "parameters", *RUN]
+    assert list(runs["model"]) == [m for m in ("baseline", "seed_improved", "schedule", "improved") for _ in "abc"]
+    assert list(runs["label"]) == [label(m) for m in runs["model"]] and list(runs["seed"]) == [0, 1, 2] * 4
+    firsts = (cnn := benchmark_runs("cnn", path))[cnn["seed"] == 0][["label", "epochs", "budget"]].to_numpy().tolist()
+    assert firsts == [[label(model), epochs, budget] for model, epochs, budget, *_ in CNN_ROWS]
+    gate = benchmark_runs("gate", path)
+    assert gate.to_dict("records") == results["gate"]["runs"] and runs.attrs["measured"] == "2030-01-02"
+    assert gate.attrs["measured"] == "2030-01-02 (quick run: not representative)"
+    remeasure = r"run `make bench` \(or `python benchmarks/bench.py --only cnn`\)"
+    path.write_text(json.dumps(results | {"cnn": results["cnn"] | {"seeds": []}}))
+    with pytest.raises(ValueError, match=r"has no 'cnn' section measured over seeds: " + remeasure):
+        benchmark_runs("cnn", path)
+    with pytest.raises(FileNotFoundError, match=r"results\.json not found: " + remeasure):
+        benchmark_runs("cnn", tmp_path / "no" / "results.json")
 
 
-def test_bench_merges_a_section_into_the_results_and_keeps_the_others(results, tmp_path):
+def test_bench_merges_a_section_reports_failing_workers_splits_and_budgets_the_cnn(results, tmp_path, monkeypatch):
     assert set(bench.FULL) == set(report.SECTIONS)  # settings and a measurement for every section
     assert all(callable(getattr(bench, f"bench_{name}", None)) for name in report.SECTIONS)
     assert all(len(bench.FULL[name]["seeds"]) >= 3 for name in ("accuracy", "steps", "cnn", "gate"))  # a t-test
-    old = copy.deepcopy(results)
-    del old["accuracy"]
-    (tmp_path / "results.json").write_text(json.dumps(old))
+    (tmp_path / "results.json").write_text(json.dumps({k: v for k, v in results.items() if k != "accuracy"}))
     bench.save_section(tmp_path, "accuracy", results["accuracy"])
     merged = json.loads((tmp_path / "results.json").read_text())
     assert list(merged) == ["schema", "quick", "machine", *report.SECTIONS] and merged == results
@@ -284,9 +269,6 @@ def test_bench_merges_a_section_into_the_results_and_keeps_the_others(results, t
     with pytest.raises(SystemExit, match=r"holds full results for accuracy: use another --out"):
         bench.main(["--quick", "--only", "accuracy", "--out", str(tmp_path)])
     assert json.loads((tmp_path / "results.json").read_text()) == results
-
-
-def test_a_failing_worker_raises_with_its_script_exit_status_and_error():
     for task, script, error in [
         ({"task": "bare", "seed": 1, "bogus": 2}, "bare_keras.py", "unexpected keyword argument 'bogus'"),  # no 'task'
         ({"task": "nothing", "seeds": [0]}, "bench.py", "KeyError: 'nothing'"),
@@ -294,9 +276,11 @@ def test_a_failing_worker_raises_with_its_script_exit_status_and_error():
         with pytest.raises(bench.BenchError, match=rf"^{script} .* failed \(exit 1\):\n") as failed:
             bench.run_worker(task)
         assert error in str(failed.value) and "task" in task  # the caller's task is left as it was
-
-
-def test_bench_cnn_gives_the_mlp_as_many_epochs_as_one_cnn_training_takes(monkeypatch, results):
+    x, y = np.random.default_rng(0).integers(0, 256, size=(10_050, 2, 2), dtype=np.uint8), np.arange(10_050) % 10
+    (x_train, y_train), (x_val, y_val) = train_val_split(x, y)  # the notebooks: split, then scale
+    want = [x_train[:20].astype("float32") / 255.0, y_train[:20], x_val.astype("float32") / 255.0, y_val]
+    got = [a for pair in importlib.import_module("bare_keras").split_and_scale(x, y, 20) for a in pair]
+    assert [(a.dtype, a.shape, a.tobytes()) for a in got] == [(e.dtype, e.shape, e.tobytes()) for e in want]
     tasks = []
 
     def train(task):  # instead of training: 40, 41 and 42 s per training, 9, 5 and 5 s per epoch
@@ -307,44 +291,10 @@ def test_bench_cnn_gives_the_mlp_as_many_epochs_as_one_cnn_training_takes(monkey
     data = bench.bench_cnn({"seeds": [0, 1, 2], "epochs": None, "n_train": None})
     mlp = RECIPES["improved"]["epochs"]  # equal epochs: the improved model's
     assert [(t["model"], t["epochs"], r["budget"]) for t, r in zip(tasks, data["rows"], strict=True)] == [
-        ("cnn", RECIPES["cnn"]["epochs"], "the CNN's recipe"),
-        ("improved", mlp, "equal epochs"),
-        ("cnn", mlp, "equal epochs"),
-        ("improved", 6, "equal time"),  # 123 s of CNN training / (3 seeds × 19/3 s per MLP epoch) = 6.47
+        ("cnn", RECIPES["cnn"]["epochs"], "the CNN's recipe"), ("improved", mlp, "equal epochs"),
+        ("cnn", mlp, "equal epochs"), ("improved", 6, "equal time"),  # 123 s of CNN / (3 × 19/3 s per MLP epoch) = 6.47
         *[(f"cnn_{body}", mlp, "candidate") for body in CNN_BODIES if body != "strided"],
-    ]
+    ]  # fmt: skip
     assert {k: data[k] for k in SAMPLES} == SAMPLES and not any(k in r for r in data["rows"] for k in SAMPLES)
     results["cnn"] = results["cnn"] | data
     assert "minus + shifts (improved), 6 epochs" in welch(tables(section(report.results_md(results), "cnn"))[1])[1][0]
-
-
-def test_bare_keras_splits_and_scales_as_the_notebooks_do():
-    x, y = np.random.default_rng(0).integers(0, 256, size=(10_050, 2, 2), dtype=np.uint8), np.arange(10_050) % 10
-    (x_train, y_train), (x_val, y_val) = train_val_split(x, y)  # the notebooks: split, then scale
-    want = [x_train[:20].astype("float32") / 255.0, y_train[:20], x_val.astype("float32") / 255.0, y_val]
-    got = [a for pair in importlib.import_module("bare_keras").split_and_scale(x, y, 20) for a in pair]
-    for array, expected in zip(got, want, strict=True):
-        assert array.dtype == expected.dtype and array.shape == expected.shape and (array == expected).all()
-
-
-def test_benchmark_runs_are_one_row_per_model_and_seed_with_the_models_names(results, tmp_path):
-    assert set(NAMES) >= CANDIDATES and len(set(NAMES.values())) == len(NAMES)  # every model has a name of its own
-    results["gate"]["quick"] = True
-    (path := tmp_path / "results.json").write_text(json.dumps(results))
-    runs = benchmark_runs("accuracy", path)
-    assert list(runs.columns) == ["model", "label", "epochs", "batch_size", "parameters", *RUN]
-    assert list(runs["model"]) == [m for m in ("baseline", "seed_improved", "schedule", "improved") for _ in "abc"]
-    assert list(runs["label"]) == [label(m) for m in runs["model"]] and list(runs["seed"]) == [0, 1, 2] * 4
-    cnn = benchmark_runs("cnn", path)
-    firsts = cnn[cnn["seed"] == 0][["label", "epochs", "budget"]].to_numpy().tolist()
-    assert firsts == [[label(model), epochs, budget] for model, epochs, budget, *_ in CNN_ROWS]
-    gate = benchmark_runs("gate", path)
-    assert gate.to_dict("records") == results["gate"]["runs"] and runs.attrs["measured"] == "2030-01-02"
-    assert gate.attrs["measured"] == "2030-01-02 (quick run: not representative)"
-    remeasure = r"run `make bench` \(or `python benchmarks/bench.py --only cnn`\)"
-    results["cnn"]["seeds"] = []
-    path.write_text(json.dumps(results))
-    with pytest.raises(ValueError, match=r"has no 'cnn' section measured over seeds: " + remeasure):
-        benchmark_runs("cnn", path)
-    with pytest.raises(FileNotFoundError, match=r"results\.json not found: " + remeasure):
-        benchmark_runs("cnn", tmp_path / "no" / "results.json")

@@ -1,13 +1,7 @@
-"""The series in JupyterLab itself: a real server (on 127.0.0.1, with its own temporary settings, on a
-copy of notebooks/) and a real headless Chromium, driven like a student would. Screenshots go to
-build/screenshots/; without Chromium (`make browser` installs it) these tests skip and say so.
-
-Nothing here trains or re-runs a notebook (nbval runs them all). Notebooks 01, 06, 07 and 08 open
-with a kernel, their committed figures render and their checks say Correct. Notebook 06's kernel
-restarts from the menu and runs up to its first figure, loading notebook 04's saved model (skipped
-where models/ lacks it), then its canvas answers the mouse. No output is an error or a warning, and
-the server logs no exception.
-"""
+"""JupyterLab on 127.0.0.1 (own settings, a copy of notebooks/) in headless Chromium, driven as a student would:
+notebooks 01, 06, 07, 08 render their committed figures and Correct checks; 06 restarts from the menu, runs to its
+first figure (loading 04's saved model; skipped without it) and its canvas reads a drawn 7. No error or warning output,
+no server exception, no training. Screenshots: build/screenshots/; without Chromium (`make browser`) tests skip."""
 
 from __future__ import annotations
 
@@ -25,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from conftest import free_port
@@ -34,8 +29,7 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parent.parent
 SHOTS = REPO / "build" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-# Lab settings for a quiet, inspectable session: no news or update pop-ups, every cell in the DOM.
-LAB_SETTINGS = {
+LAB_SETTINGS = {  # a quiet, inspectable session: no news or update pop-ups, every cell in the DOM
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
@@ -50,9 +44,8 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab")
     shutil.copytree(REPO / "notebooks", root / "notebooks")
     for name, values in LAB_SETTINGS.items():
-        plugin, file = name.rsplit("/", 1)
-        (root / "settings" / plugin).mkdir(parents=True, exist_ok=True)
-        (root / "settings" / plugin / file).write_text(json.dumps(values))
+        (path := root / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
     env = dict(os.environ, JUPYTER_PREFER_ENV_PATH="1", JUPYTER_CONFIG_DIR=str(root / "config"),
                JUPYTER_RUNTIME_DIR=str(root / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(root / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(root / "workspaces"))  # fmt: skip
@@ -60,9 +53,8 @@ def lab(tmp_path_factory):
     command = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
         "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root / 'notebooks'}",
+        *(["--allow-root"] if getattr(os, "geteuid", lambda: 1)() == 0 else []),
     ]  # fmt: skip
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")
     with log_path.open("w") as log:
         server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 90
@@ -95,10 +87,8 @@ def browser():
     if chromium is None or not os.access(chromium, os.X_OK):
         pytest.skip("Chromium is not installed: run `make browser` (Debian/Ubuntu: sudo apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make install)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with sync_api.sync_playwright() as p, p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS) as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -117,8 +107,7 @@ def page(browser, lab, request):
 
 
 def wait_for_kernel_ready(lab_url: str, name: str, settle_s: float = 2.0) -> None:
-    """Wait until the server reports the notebook's kernel idle and connected for ``settle_s``: restarting a
-    kernel just started races in jupyter_server (it stalls the run). A person clicks "Restart" seconds later."""
+    """Wait until the kernel is idle and connected for ``settle_s``: restarting one just started stalls the run."""
     deadline, ready_since, kernel = time.monotonic() + 120, time.monotonic(), None
     while time.monotonic() < deadline:
         sessions = get_json(f"{lab_url}/api/sessions") or []
@@ -131,15 +120,20 @@ def wait_for_kernel_ready(lab_url: str, name: str, settle_s: float = 2.0) -> Non
     pytest.fail(f"the kernel of {name} never became ready to restart (last state: {kernel})")
 
 
-def open_notebook(page, lab, name: str) -> nbformat.NotebookNode:
-    """Open ``name`` in a fresh workspace (no tabs of earlier tests), wait for its kernel; return the committed file."""
+def open_as_committed(page, lab, name: str) -> nbformat.NotebookNode:
+    """Open ``name`` in a fresh workspace, wait for its kernel, check its figures and checks; return the file."""
     page.goto(f"{lab[0]}/lab/workspaces/{Path(name).stem}/tree/{name}?reset")
     page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for()
     active = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
     assert active.inner_text() == name, f"Lab shows {active.inner_text()!r}, not {name}"
     page.locator(IDLE).first.wait_for()  # the status bar names the kernel and it is idle
     wait_for_kernel_ready(lab[0], name)
-    return nbformat.read(REPO / "notebooks" / name, as_version=4)
+    nb = nbformat.read(REPO / "notebooks" / name, as_version=4)
+    assert_figures_render(page, count_outputs(nb.cells, PNG))  # every figure decodes, no error output
+    passed = page.locator(".jp-OutputArea-output", has_text=re.compile(r"^Correct: "))
+    expected = sum("checks.check_" in c.source for c in nb.cells if c.cell_type == "code")
+    assert expected and passed.count() == expected, f"{passed.count()} checks say Correct, expected {expected}"
+    return nb
 
 
 def menu(page, top: str, item: str) -> None:
@@ -154,17 +148,6 @@ def select_cell(page, index: int) -> None:
     cell.scroll_into_view_if_needed()
     cell.locator(".jp-InputPrompt").click()
     cell.and_(page.locator(".jp-mod-active")).wait_for()
-
-
-def clear_and_restart(page, item: str) -> None:
-    """Edit → "Clear Outputs of All Cells" (no output or count is left), then Kernel → ``item`` → confirm."""
-    menu(page, "Edit", "Clear Outputs of All Cells")
-    page.wait_for_function(
-        "() => !document.querySelector('.jp-Notebook .jp-OutputArea-output')"
-        " && [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].every(p => !/\\d/.test(p.innerText))"
-    )
-    menu(page, "Kernel", item)
-    page.locator(".jp-Dialog .jp-mod-accept").click()
 
 
 def wait_until_ran(page, nb, ran: list[int]) -> None:
@@ -206,18 +189,10 @@ def assert_no_error_output(page) -> None:
     assert errors.count() == 0, f"error or warning output in Lab: {errors.all_inner_texts()[:3]}"
 
 
-def assert_checks_say_correct(page, nb) -> None:
-    passed = page.locator(".jp-OutputArea-output", has_text=re.compile(r"^Correct: "))
-    expected = sum("checks.check_" in c.source for c in nb.cells if c.cell_type == "code")
-    assert expected and passed.count() == expected, f"{passed.count()} checks say Correct, expected {expected}"
-
-
 @pytest.mark.parametrize("name", ["01_data_exploration.ipynb", "07_convolutional_network.ipynb", "08_no_digit.ipynb"])
 def test_notebook_renders_as_committed(page, lab, name):
     """A notebook as committed opens, with its kernel: every figure decodes, every check says Correct, no error."""
-    nb = open_notebook(page, lab, name)
-    assert_figures_render(page, count_outputs(nb.cells, PNG))
-    assert_checks_say_correct(page, nb)
+    open_as_committed(page, lab, name)
     page.get_by_role("heading", name="Summary").first.wait_for()
 
 
@@ -225,18 +200,21 @@ def test_notebook_06_drawing_canvas_reads_a_digit(page, lab):
     """Restart from the menu and run the cells up to the first figure (loading the saved model), then the canvas."""
     if not (model := course_folder("models", "MNIST_MODELS_DIR") / "improved.keras").is_file():
         pytest.skip(f"no saved {model} to read the canvas with: notebook 04 saves it (make test runs it first)")
-    nb = open_notebook(page, lab, "06_new_images.ipynb")
-    assert_figures_render(page, count_outputs(nb.cells, PNG))  # as committed
-    assert_checks_say_correct(page, nb)
+    nb = open_as_committed(page, lab, "06_new_images.ipynb")
     figure, canvas_cell = (next(i for i in code_cells(nb) if count_outputs([nb.cells[i]], m)) for m in (PNG, WIDGET))
     select_cell(page, figure)
-    clear_and_restart(page, "Restart Kernel and Run up to Selected Cell…")
+    menu(page, "Edit", "Clear Outputs of All Cells")  # no output or count is left
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-Notebook .jp-OutputArea-output')"
+        " && [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].every(p => !/\\d/.test(p.innerText))"
+    )
+    menu(page, "Kernel", "Restart Kernel and Run up to Selected Cell…")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
     wait_until_ran(page, nb, code_cells(nb, upto=figure))  # in order, each once, nothing below
     assert_figures_render(page, 1)  # drawn by this kernel, which loaded the model (no training)
     select_cell(page, canvas_cell)
     menu(page, "Run", "Run Selected Cell and Do not Advance")
     wait_until_ran(page, nb, [*code_cells(nb, upto=figure), canvas_cell])
-
     cell = page.locator(".jp-CodeCell", has=page.locator(".jp-OutputArea canvas"))
     assert cell.count() == 1, f"expected one cell with a drawing canvas, found {cell.count()}"
     canvas, output = cell.locator("canvas").last, cell.locator(".jp-Cell-outputArea")
@@ -244,13 +222,9 @@ def test_notebook_06_drawing_canvas_reads_a_digit(page, lab):
     assert "'improved'" in output.inner_text(), "the canvas does not name the model that reads it (notebook 04's)"
     reading = cell.get_by_text(re.compile(r"The model reads \d \(\d+% sure\)"))
     assert reading.count() == 0, "the canvas cell shows a reading before anything was drawn"
-
     box, corners = canvas.bounding_box(), [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]  # a 7: a bar, then a diagonal
-    steps = [t / 15 for t in range(16)]
-    path = [
-        (ax + (bx - ax) * t, ay + (by - ay) * t) for (ax, ay), (bx, by) in itertools.pairwise(corners) for t in steps
-    ]
-    path = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in path]
+    line = np.concatenate([np.linspace(a, b, 16) for a, b in itertools.pairwise(corners)])  # 15 steps a stroke
+    path = line * [box["width"], box["height"]] + [box["x"], box["y"]]
     page.mouse.move(*path[0])
     page.mouse.down()
     for point in path:  # dragged in small steps, as a hand moves
@@ -259,7 +233,6 @@ def test_notebook_06_drawing_canvas_reads_a_digit(page, lab):
     reading.wait_for()
     cell.locator(".jp-OutputArea img").last.wait_for()  # the 28×28 input and top-3 figure
     assert re.match(r"The model reads 7 ", reading.inner_text()), f"the drawn 7 was read as: {reading.inner_text()!r}"
-
     width = canvas.bounding_box()["width"]
     assert width >= 270, f"the message beside the canvas squeezed it to {width:.0f} px (it is 280 px wide)"
     cell.get_by_role("button", name="Clear").click()

@@ -1,9 +1,4 @@
-"""The course outside a clone: hosted runtimes (Colab, Kaggle), an installed wheel, a shared hub.
-
-Each test builds a bare virtual environment that sees this environment's third-party packages
-(TensorFlow, JAX, Jupyter) but not the clone's editable ``helpers``, so only a real install
-makes ``import helpers`` work there.
-"""
+"""The course outside a clone (hosted runtimes, an installed wheel, a hub), in venvs without the clone's helpers."""
 
 from __future__ import annotations
 
@@ -20,6 +15,7 @@ import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+CLONE = (REPO / "models", REPO / "data")
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 sys.path.insert(0, str(REPO / "scripts"))
 import course_links  # noqa: E402
@@ -34,16 +30,15 @@ PIP_QUIET = {
 }
 
 
+def printed(python: Path, code: str, cwd: Path | None = None) -> str:
+    return subprocess.run([python, "-c", code], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def bare_env(where: Path) -> Path:
     """A venv without the course: this environment's site-packages is visible as a plain path entry."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
     python = where / "bin" / "python"
-    purelib = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    purelib = printed(python, "import sysconfig; print(sysconfig.get_paths()['purelib'])")
     # A path entry, not a site dir: its .pth files (the clone's editable install) are not processed.
     Path(purelib, "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     probe = subprocess.run([python, "-c", "import helpers"], cwd=where, capture_output=True, text=True)
@@ -56,16 +51,9 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def files_under(folder: Path) -> dict[str, float]:
-    return {
-        str(p.relative_to(folder)): p.stat().st_mtime
-        for p in folder.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts
-    }
-
-
-def clone_files() -> dict[str, float]:
-    return {**files_under(REPO / "models"), **files_under(REPO / "data")}
+def files_under(*folders: Path) -> dict[str, float]:
+    found = [(f, p) for f in folders for p in f.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    return {str(p.relative_to(f)): p.stat().st_mtime for f, p in found}
 
 
 def setup_source() -> str:
@@ -161,43 +149,28 @@ def test_the_setup_cell_installs_the_course_on_kaggle(tmp_path):
 
 def read_only(folder: Path) -> None:
     for p in [folder, *folder.rglob("*")]:
-        mode = p.stat().st_mode
-        p.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        p.chmod(p.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
 @pytest.mark.jax
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_nbval_passes_from_an_installed_wheel_in_a_bare_folder_under_jax(tmp_path):
-    """A hub: the course installed from its wheel (read-only), shared read-only data, the notebooks
-    alone in a student's folder, and the JAX backend. nbval runs every notebook there and compares
-    its outputs with the committed ones, made under TensorFlow: JAX draws other random numbers and
-    sums in another order, so any compared output that quotes a trained number fails here. Models
-    land in the student's folder; nothing is written into the package, the data or the clone."""
+    """A hub: the wheel and shared data read-only, the notebooks alone in a student's folder, JAX; nbval compares
+    with outputs made under TensorFlow (so a compared trained number fails). Nothing is written but the student's."""
     pytest.importorskip("jax", reason="the dev extra installs jax")
     pytest.importorskip("nbval", reason="the dev extra installs nbval")
     dist = tmp_path / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", dist, REPO],
-        check=True,
-        env=clean_env(PIP_DISABLE_PIP_VERSION_CHECK="1"),
-    )
+    build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", dist, REPO]
+    subprocess.run(build, check=True, env=clean_env(PIP_DISABLE_PIP_VERSION_CHECK="1"))
     (wheel,) = dist.glob("*.whl")
     python = bare_env(tmp_path / "env")
     subprocess.run([python, "-m", "pip", "install", "--quiet", wheel], check=True, env=clean_env(**PIP_QUIET))
-    package = Path(
-        subprocess.run(
-            [python, "-c", "import helpers, os; print(os.path.dirname(helpers.__file__))"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    )
+    package = Path(printed(python, "import helpers, os; print(os.path.dirname(helpers.__file__))", cwd=tmp_path))
     assert tmp_path / "env" in package.parents
     shared = tmp_path / "srv" / "mnist"
     shutil.copytree(REPO / "data", shared, ignore=shutil.ignore_patterns("README.md", ".*"))
-    read_only(package)
-    read_only(shared)
+    for folder in (package, shared):
+        read_only(folder)
     student = tmp_path / "home" / "student"
     student.mkdir(parents=True)
     for nb in NOTEBOOKS:
@@ -206,11 +179,8 @@ def test_nbval_passes_from_an_installed_wheel_in_a_bare_folder_under_jax(tmp_pat
     plugin = tmp_path / "plugin"  # the course's nbval plugin, and nothing else of the clone's tests
     plugin.mkdir()
     shutil.copy(REPO / "tests" / "nbval_strict.py", plugin)
-    before = {
-        "package": files_under(package),
-        "data": files_under(shared),
-        "clone": {**files_under(REPO / "models"), **files_under(REPO / "data")},
-    }
+    folders = {"package": (package,), "data": (shared,), "clone": CLONE}
+    before = {where: files_under(*found) for where, found in folders.items()}
     env = clean_env(
         KERAS_BACKEND="jax", MNIST_DATA_DIR=str(shared), PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(plugin)
     )
@@ -230,10 +200,5 @@ def test_nbval_passes_from_an_installed_wheel_in_a_bare_folder_under_jax(tmp_pat
     saved = sorted(p.name for p in (student / "models").glob("*.keras"))
     assert saved == ["baseline.keras", "cnn.keras", "gate.keras", "improved.keras"]
     assert (student / "models" / "gate.json").is_file(), "the gate's threshold is saved beside it"
-    after = {
-        "package": files_under(package),
-        "data": files_under(shared),
-        "clone": {**files_under(REPO / "models"), **files_under(REPO / "data")},
-    }
-    for where in before:
-        assert after[where] == before[where], f"the run wrote into the {where}"
+    for where, found in folders.items():
+        assert files_under(*found) == before[where], f"the run wrote into the {where}"

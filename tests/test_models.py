@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import helpers  # noqa: F401  (quiet TensorFlow first)
-from helpers import models
+from helpers import models  # helpers first: it quiets TensorFlow
 from helpers.data import load_mnist
 
 import io
@@ -12,11 +11,6 @@ import zipfile
 import keras
 import numpy as np
 import pytest
-
-
-def layer_summary(model):
-    return [(type(layer).__name__, layer.count_params()) for layer in model.layers]
-
 
 CONV = [("Reshape", 0), ("RandomTranslation", 0)]  # the shifted opening of the improved model, the CNN and the gate
 ARCHITECTURES = {
@@ -36,14 +30,12 @@ BUILDERS = {"baseline": models.build_baseline, "seed_improved": models.build_see
 @pytest.mark.parametrize("name", ARCHITECTURES)
 def test_the_builders_make_the_seeds_and_the_courses_exact_layers(name):
     model = BUILDERS[name]()
-    assert layer_summary(model) == ARCHITECTURES[name] and model.input_shape == (None, 28, 28)
-    expected = {"baseline": 669_706, "seed_improved": 407_050, "cnn": 422_154, "gate": 105_537}[name]
-    assert model.count_params() == expected
+    assert [(type(layer).__name__, layer.count_params()) for layer in model.layers] == ARCHITECTURES[name]
+    assert model.count_params() == dict(baseline=669_706, seed_improved=407_050, cnn=422_154, gate=105_537)[name]
+    assert model.input_shape == (None, 28, 28)
     if name in ("baseline", "seed_improved"):  # the seed's compile settings and activations, exactly
         assert model.loss == "sparse_categorical_crossentropy" and isinstance(model.optimizer, keras.optimizers.Adam)
-        activations = [
-            layer.get_config()["activation"] for layer in model.layers if isinstance(layer, keras.layers.Dense)
-        ]
+        activations = [x.get_config()["activation"] for x in model.layers if isinstance(x, keras.layers.Dense)]
         assert activations == (["relu", "relu", "softmax"] if name == "baseline" else ["linear", "softmax"])
         assert {layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)} == {0.2}
     else:  # trained on shifted images, like the improved model
@@ -70,24 +62,16 @@ def small_real_data():
 
 
 @pytest.mark.parametrize("name", ["baseline", "cnn"])
-def test_short_real_training_is_far_above_chance(small_real_data, name):
+def test_short_real_training_is_far_above_chance_and_saves_and_loads_exactly(small_real_data, tmp_path, name):
     (x, y), (xt, yt) = small_real_data
     keras.utils.set_random_seed(0)
     model = BUILDERS[name]()
-    model.fit(x, y, epochs=2, batch_size=128, verbose=0)
+    history = model.fit(x, y, epochs=2, batch_size=128, verbose=0).history
     _, accuracy = model.evaluate(xt, yt, verbose=0)
     assert accuracy > 0.8, f"2 epochs on 4,000 real images should reach well above chance, got {accuracy:.2%}"
-
-
-def test_save_load_round_trip_gives_identical_predictions(small_real_data, tmp_path):
-    (x, y), (xt, _) = small_real_data
-    keras.utils.set_random_seed(1)
-    model = models.build_seed_improved()
-    history = model.fit(x[:1000], y[:1000], epochs=1, batch_size=128, verbose=0).history
     path = models.save_model(model, tmp_path / "m.keras", history=history)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.history.json", "m.keras"]  # no temp files left
-    loaded = models.load_model(path)
-    np.testing.assert_array_equal(loaded.predict(xt, verbose=0), model.predict(xt, verbose=0))
+    np.testing.assert_array_equal(models.load_model(path).predict(xt, verbose=0), model.predict(xt, verbose=0))
     assert models.load_history(path)["loss"] == pytest.approx(history["loss"])
 
 
@@ -101,6 +85,10 @@ def test_loading_uses_safe_mode_and_errors_say_what_to_do(tmp_path):
         models.save_model(models.build_baseline(), tmp_path / "model.h5")
     with pytest.raises(FileNotFoundError, match="run the notebook that trains it"):
         models.load_model(tmp_path / "missing.keras")
+    with pytest.raises(ValueError, match="choose one of"):
+        models.load_or_train("resnet", None, None)
+    with pytest.raises(ValueError, match=r"unknown CNN body 'resnet'.*keras_io.*one_conv.*pooling.*strided"):
+        models.build_cnn(body="resnet")
 
 
 @pytest.fixture(scope="module")
@@ -134,11 +122,6 @@ def test_a_damaged_model_file_is_named_as_damaged(saved_baseline, tmp_path, dama
     with pytest.raises(models.DamagedModelError, match=expected) as err:
         models.load_model(path)
     assert "is damaged" in str(err.value) and "Delete it" in str(err.value)
-
-
-def test_unknown_model_name_is_explained():
-    with pytest.raises(ValueError, match="choose one of"):
-        models.load_or_train("resnet", None, None)
 
 
 @pytest.mark.parametrize(
@@ -181,35 +164,21 @@ def test_load_or_train_trains_by_the_recipe_saves_and_then_loads(monkeypatch, tm
         assert model.predict(x, verbose=0).mean() < plain.predict(x, verbose=0).mean()
 
 
-# ---------------------------------------------------------------- the CNN candidates and the schedules' span
-
-
 def test_every_cnn_body_builds_and_predicts_ten_probabilities():
     assert set(models.CNN_BODIES) == {"strided", "pooling", "one_conv", "keras_io"}
-    expected_parameters = {
-        "strided": 422_154,
-        "pooling": 422_154,
-        "one_conv": (5 * 5 * 32 + 32) + (14 * 14 * 32 * 128 + 128) + (128 * 10 + 10),  # 805,066
-        "keras_io": (3 * 3 * 32 + 32) + (3 * 3 * 32 * 64 + 64) + (5 * 5 * 64 * 10 + 10),  # 34,826: keras.io's count
-    }
-    for body, parameters in expected_parameters.items():
+    one_conv = (5 * 5 * 32 + 32) + (14 * 14 * 32 * 128 + 128) + (128 * 10 + 10)  # 805,066
+    keras_io = (3 * 3 * 32 + 32) + (3 * 3 * 32 * 64 + 64) + (5 * 5 * 64 * 10 + 10)  # 34,826: keras.io's count
+    for body, parameters in dict(strided=422_154, pooling=422_154, one_conv=one_conv, keras_io=keras_io).items():
         model = models.build_cnn(n_train=1_000, epochs=2, body=body)
         assert model.name == ("cnn" if body == "strided" else f"cnn_{body}")
         assert model.count_params() == parameters, body
         assert model.input_shape == (None, 28, 28) and model.output_shape == (None, 10)
         assert type(model.layers[1]).__name__ == "RandomTranslation"  # every candidate trains on shifted images
-        probabilities = model.predict(np.zeros((2, 28, 28), "float32"), verbose=0)
-        np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+        np.testing.assert_allclose(model.predict(np.zeros((2, 28, 28), "float32"), verbose=0).sum(axis=1), 1, rtol=1e-5)
         if body in ("strided", "pooling"):  # the same sizes before Flatten: by strides, or by max pooling
             flatten = next(i for i, layer in enumerate(model.layers) if isinstance(layer, keras.layers.Flatten))
             assert tuple(model.layers[flatten - 1].output.shape[1:]) == (7, 7, 64)
-            kinds = [type(layer).__name__ for layer in model.layers]
-            assert kinds.count("MaxPooling2D") == (2 if body == "pooling" else 0)
-
-
-def test_an_unknown_cnn_body_names_the_choices():
-    with pytest.raises(ValueError, match=r"unknown CNN body 'resnet'.*keras_io.*one_conv.*pooling.*strided"):
-        models.build_cnn(body="resnet")
+            assert [type(x).__name__ for x in model.layers].count("MaxPooling2D") == (2 if body == "pooling" else 0)
 
 
 def _learning_rate_at(model, step: int) -> float:
@@ -226,8 +195,7 @@ def _learning_rate_at(model, step: int) -> float:
     ],
 )
 def test_the_cosine_schedule_spans_the_epochs_asked_for(build, epochs, default_epochs):
-    steps_per_epoch = -(-50_000 // models.IMPROVED_BATCH_SIZE)  # 98 batches of 512
-    end = steps_per_epoch * epochs
+    end = (steps_per_epoch := -(-50_000 // models.IMPROVED_BATCH_SIZE)) * epochs  # 98 batches of 512 an epoch
     model = build(50_000, epochs)
     assert model.optimizer.get_config()["learning_rate"]["config"]["decay_steps"] == end
     assert _learning_rate_at(model, 0) == pytest.approx(models.IMPROVED_PEAK_LR)

@@ -29,13 +29,11 @@ REF = to_mnist(REFERENCE)
 
 def coloured(mode: str, ink, paper) -> Image.Image:
     """The reference "5" in ``ink`` on ``paper``, in a Pillow mode."""
-    size = REFERENCE.size
-    return Image.composite(Image.new(mode, size, ink), Image.new(mode, size, paper), ImageOps.invert(REFERENCE))
+    return Image.composite(*(Image.new(mode, REFERENCE.size, c) for c in (ink, paper)), ImageOps.invert(REFERENCE))
 
 
 def saved(path: Path, image: Image.Image, **options) -> Path:
-    image.save(path, **options)
-    return path
+    return image.save(path, **options) or path  # save() returns None
 
 
 def assert_mnist_like(x: np.ndarray) -> None:
@@ -46,7 +44,7 @@ def assert_mnist_like(x: np.ndarray) -> None:
     assert 19 <= max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) <= 20
 
 
-def test_a_file_goes_through_every_step_wherever_the_digit_is(tmp_path):
+def test_a_file_goes_through_every_step_wherever_the_digit_is_and_what_is_no_picture_is_refused(tmp_path, monkeypatch):
     REFERENCE.save(tmp_path / "5.png")
     assert_mnist_like(REF)
     assert np.array_equal(to_mnist(tmp_path / "5.png"), REF) and np.array_equal(to_mnist(str(tmp_path / "5.png")), REF)
@@ -59,10 +57,36 @@ def test_a_file_goes_through_every_step_wherever_the_digit_is(tmp_path):
     near, far = np.full((2, 600, 600), 255, np.uint8)  # the "5" at opposite corners of a large canvas
     near[10:210, 20:220], far[380:580, 390:590] = A, A
     assert np.array_equal(to_mnist(near), REF) and np.array_equal(to_mnist(far), REF)
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 200), dtype=np.uint8))
+    for s in (".png", ".jpg"):  # truncated files
+        (tmp_path / f"half{s}").write_bytes((raw := saved(tmp_path / f"a{s}", noise).read_bytes())[: len(raw) // 2])
+    REFERENCE.resize((600, 700)).save(tmp_path / "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100_000)  # 420,000 pixels is more than twice that
+    (tmp_path / "x.png").write_text("not a picture\n")
+    for link, target in [("dangling", "gone"), ("loop_a", "loop_b"), ("loop_b", "loop_a"), ("good_link", "5")]:
+        (tmp_path / f"{link}.png").symlink_to(tmp_path / f"{target}.png")
+    for name, error, message in [
+        ("x.png", ValueError, r"could not read x\.png as an image: .* Is it a PNG/JPEG file"),
+        ("half.png", ValueError, r"could not read half\.png as an image"),
+        ("half.jpg", ValueError, r"could not read half\.jpg as an image"),
+        ("bomb.png", ValueError, r"bomb\.png is too large"),
+        ("missing.png", FileNotFoundError, r"no file .*missing\.png"),
+        ("", ValueError, "is a folder"),
+        ("dangling.png", FileNotFoundError, r"dangling\.png is a symbolic link to .*gone\.png'?, which does not"),
+        ("loop_a.png", FileNotFoundError, r"loop_a\.png is a symbolic link .* loop"),
+    ]:
+        with pytest.raises(error, match=message):
+            load_image(tmp_path / name)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    assert np.array_equal(load_image(tmp_path / "good_link.png"), load_image(tmp_path / "5.png"))
+    os.mkfifo(tmp_path / "pipe.png")  # opening it would wait for a writer that never comes: try it in a child
+    code = f"from helpers.preprocess import load_image; load_image({str(tmp_path / 'pipe.png')!r})"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "pipe.png is a named pipe (FIFO), not a file" in done.stderr, "it hung, or read the pipe"
 
 
-def test_scaling_to_20_pixels_puts_no_gray_on_the_paper():
-    """Gray only at a stroke's edge: Lanczos's ringing left faint values two and more pixels from the ink."""
+def test_scaling_to_20_pixels_puts_no_gray_on_the_paper_and_thin_pen_strokes_are_thickened_to_mnist_width():
+    """Gray only at a stroke's edge (Lanczos's ringing left faint values 2+ pixels from the ink); 3 px pens thicken."""
     ell = np.zeros((100, 100), np.float32)
     ell[:, :20], ell[80:, :] = 1, 1  # an L: two bars 4 pixels thick once scaled by 0.2
     three = to_mnist(IMAGES / "3_serif_gray_on_white_offcentre.png", return_steps=True)[1]["strokes thickened"]
@@ -70,13 +94,8 @@ def test_scaling_to_20_pixels_puts_no_gray_on_the_paper():
         small = preprocess._scale_to_box(picture)
         far_from_ink = ndimage.distance_transform_edt(small < 0.5) >= 2
         assert max(small.shape) == 20 and far_from_ink.any() and not small[far_from_ink].any()
-
-
-def test_thin_pen_strokes_are_thickened_to_mnist_width():
-    img = Image.new("L", (400, 400), 255)
-    ImageDraw.Draw(img).line([(120, 80), (280, 80), (180, 330)], fill=0, width=3)
-    x = to_mnist(img)
-    assert_mnist_like(x)
+    ImageDraw.Draw(img := Image.new("L", (400, 400), 255)).line([(120, 80), (280, 80), (180, 330)], fill=0, width=3)
+    assert_mnist_like(x := to_mnist(img))
     assert 50 < (x > 0.5).sum() < 150  # MNIST digits have ~95 such pixels; a 3 px pen line alone gives ~20
 
 
@@ -102,8 +121,7 @@ PICTURES = {  # name -> function(folder) giving a path, a Pillow image or an arr
 
 @pytest.mark.parametrize("kind", PICTURES)
 def test_every_format_and_array_gives_the_same_digit(tmp_path, kind):
-    picture = PICTURES[kind](tmp_path)
-    gray = load_image(picture)
+    gray = load_image(picture := PICTURES[kind](tmp_path))
     assert gray.ndim == 2 and gray.dtype == np.float32 and gray.min() >= 0 and gray.max() <= 1
     assert_mnist_like(x := to_mnist(picture))
     assert np.abs(x - REF).mean() < 0.01, f"mean difference {np.abs(x - REF).mean():.3f}"
@@ -123,53 +141,15 @@ BAD_INPUTS = {
 }
 
 
-@pytest.mark.parametrize("case", BAD_INPUTS)
-def test_what_is_no_picture_of_a_digit_is_refused_saying_why(case):
-    array, message = BAD_INPUTS[case]
-    with pytest.raises(TypeError if case == "a list" else ValueError, match=message):
+@pytest.mark.parametrize(("array", "message"), BAD_INPUTS.values(), ids=list(BAD_INPUTS))
+def test_what_is_no_picture_of_a_digit_is_refused_saying_why(array, message):
+    with pytest.raises(TypeError if isinstance(array, list) else ValueError, match=message):
         to_mnist(array)
 
 
-def test_files_that_are_no_picture_are_refused_saying_what_they_are(tmp_path, monkeypatch):
-    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 200), dtype=np.uint8))
-    for suffix in (".png", ".jpg"):
-        raw = saved(tmp_path / f"a{suffix}", noise).read_bytes()
-        (tmp_path / f"half{suffix}").write_bytes(raw[: len(raw) // 2])
-    REFERENCE.resize((600, 700)).save(tmp_path / "bomb.png")
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100_000)  # 420,000 pixels is more than twice that
-    (tmp_path / "x.png").write_text("not a picture\n")
-    (tmp_path / "dangling.png").symlink_to(tmp_path / "gone.png")
-    (tmp_path / "loop_a.png").symlink_to(tmp_path / "loop_b.png")
-    (tmp_path / "loop_b.png").symlink_to(tmp_path / "loop_a.png")
-    for name, error, message in [
-        ("x.png", ValueError, r"could not read x\.png as an image: .* Is it a PNG/JPEG file"),
-        ("half.png", ValueError, r"could not read half\.png as an image"),
-        ("half.jpg", ValueError, r"could not read half\.jpg as an image"),
-        ("bomb.png", ValueError, r"bomb\.png is too large"),
-        ("missing.png", FileNotFoundError, r"no file .*missing\.png"),
-        ("", ValueError, "is a folder"),
-        ("dangling.png", FileNotFoundError, r"dangling\.png is a symbolic link to .*gone\.png'?, which does not"),
-        ("loop_a.png", FileNotFoundError, r"loop_a\.png is a symbolic link .* loop"),
-    ]:
-        with pytest.raises(error, match=message):
-            load_image(tmp_path / name)
-    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
-    REFERENCE.save(tmp_path / "real.png")
-    (tmp_path / "good_link.png").symlink_to(tmp_path / "real.png")
-    assert np.array_equal(load_image(tmp_path / "good_link.png"), load_image(tmp_path / "real.png"))
-    os.mkfifo(tmp_path / "pipe.png")  # opening it would wait for a writer that never comes: try it in a child
-    code = f"from helpers.preprocess import load_image; load_image({str(tmp_path / 'pipe.png')!r})"
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert "pipe.png is a named pipe (FIFO), not a file" in done.stderr, "it hung, or read the pipe"
-
-
 BIG = np.kron(A, np.ones((20, 20), np.uint8))  # 4000×4000: averaged over blocks of 4×4 pixels, A 5× larger
-HUGE = {
-    "gray": lambda: BIG,
-    "rgba": lambda: np.dstack([BIG, BIG, BIG, np.full_like(BIG, 255)]),
-    "bool": lambda: BIG > 127,
-    "float": lambda: BIG.astype(np.float32) / 255,
-}
+HUGE = {"gray": lambda: BIG, "bool": lambda: BIG > 127, "float": lambda: BIG.astype(np.float32) / 255}
+HUGE["rgba"] = lambda: np.dstack([BIG, BIG, BIG, np.full_like(BIG, 255)])
 
 
 @pytest.mark.parametrize("kind", [*HUGE, ".png", ".jpg"])
@@ -211,7 +191,13 @@ def test_shift_images_moves_whole_pixels_and_fills_with_black(dtype):
         preprocess.shift_images(images, down=0.5)  # whole pixels only
 
 
-def test_the_samples_go_through_cover_all_digits_stay_small_and_are_made_by_their_script(tmp_path):
+def test_the_samples_go_through_and_are_made_by_their_script_and_render_digit_prints_every_font(tmp_path, capfd):
+    pictures = [np.asarray(render_digit(7, family, weight)) for family, weight in PRINTED_FONTS]
+    assert all(p.shape == (200, 200) and p.dtype == np.uint8 and p.min() < 50 and p.max() == 255 for p in pictures)
+    assert len({p.tobytes() for p in pictures}) == len(PRINTED_FONTS), "each font draws its own 7"
+    assert capfd.readouterr().err == "", "every font resolves without a fallback warning"
+    assert not np.allclose(to_mnist(render_digit(7)), to_mnist(render_digit(7, angle=90)))
+    assert np.array_equal(np.asarray(render_digit("H")), np.asarray(render_digit("H")))  # any character, repeatable
     for path in SAMPLES:
         assert re.fullmatch(r"[0-9]_[a-z0-9_]+\.(png|jpg)", path.name), "names start with the true digit 0-9"
         assert_mnist_like(to_mnist(path))
@@ -226,12 +212,3 @@ def test_the_samples_go_through_cover_all_digits_stay_small_and_are_made_by_thei
     first = {p.name: p.read_bytes() for p in script.make_all(tmp_path / "a")}
     assert first == {p.name: p.read_bytes() for p in script.make_all(tmp_path / "b")}  # deterministic
     assert set(first) == {p.name for p in IMAGES.iterdir() if p.suffix in (".png", ".jpg")}
-
-
-def test_render_digit_prints_in_every_course_font_and_turns(capfd):
-    pictures = [np.asarray(render_digit(7, family, weight)) for family, weight in PRINTED_FONTS]
-    assert all(p.shape == (200, 200) and p.dtype == np.uint8 and p.min() < 50 and p.max() == 255 for p in pictures)
-    assert len({p.tobytes() for p in pictures}) == len(PRINTED_FONTS), "each font draws its own 7"
-    assert capfd.readouterr().err == "", "every font resolves without a fallback warning"
-    assert not np.allclose(to_mnist(render_digit(7)), to_mnist(render_digit(7, angle=90)))
-    assert np.array_equal(np.asarray(render_digit("H")), np.asarray(render_digit("H")))  # any character, repeatable
