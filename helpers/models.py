@@ -347,12 +347,16 @@ def _check_saved(model: keras.Model, reference: keras.Model, name: str, path: Pa
         )
 
 
+def _recipe(name: str) -> dict:
+    if name not in RECIPES:
+        raise ValueError(f"unknown model {name!r}: choose one of {sorted(RECIPES)}")
+    return RECIPES[name]
+
+
 def train(name: str, x_train: np.ndarray, y_train: np.ndarray, seed: int = 0, **fit: Any) -> keras.Model:
     """Train the model ``name`` by its recipe in ``RECIPES`` from ``seed`` (not saved); ``fit`` goes to
     ``model.fit`` (``class_weight`` for the gate, ``verbose``, ``callbacks``...)."""
-    if name not in RECIPES:
-        raise ValueError(f"unknown model {name!r}: choose one of {sorted(RECIPES)}")
-    recipe = RECIPES[name]
+    recipe = _recipe(name)
     keras.utils.set_random_seed(seed)
     model = recipe["build"](len(x_train))
     model.fit(x_train, y_train, epochs=recipe["epochs"], batch_size=recipe["batch_size"], **fit)
@@ -367,9 +371,7 @@ def load_or_train(name: str, x_train: np.ndarray, y_train: np.ndarray, seed: int
     gate's threshold is chosen and saved by notebook 08: ``helpers.nodigit.save_gate``).
     A saved model whose architecture or input shape is not the recipe's is refused, naming the difference.
     """
-    if name not in RECIPES:
-        raise ValueError(f"unknown model {name!r}: choose one of {sorted(RECIPES)}")
-    recipe = RECIPES[name]
+    recipe = _recipe(name)
     path = MODELS_DIR / f"{name}.keras"
     if path.is_file():
         model = load_model(path)

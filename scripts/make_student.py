@@ -34,6 +34,8 @@ from pathlib import Path, PurePosixPath
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "grading"))
 
+from helpers.files import write_atomic  # noqa: E402
+
 import grade  # noqa: E402 (grading/ is not a package: grade.py runs as a script)
 
 MARKER = ".student-release.json"
@@ -117,19 +119,6 @@ def plan(out: Path, new: dict[str, str]) -> list[str]:
     return sorted(set(old) - set(new))
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.part-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def update(out: Path, release: Path) -> dict[str, str]:
     """Make `out` hold `release`'s files, touching nothing this script did not write; what it wrote."""
     new = files_in(release)
@@ -145,9 +134,9 @@ def update(out: Path, release: Path) -> dict[str, str]:
             parent.rmdir()
     for name, checksum in new.items():
         if digest(out / name) != checksum:
-            write_atomically(out / name, (release / name).read_bytes())
+            write_atomic(out / name, (release / name).read_bytes())
     marker = {"written_by": "scripts/make_student.py", "files": new}
-    write_atomically(out / MARKER, (json.dumps(marker, indent=1) + "\n").encode())
+    write_atomic(out / MARKER, (json.dumps(marker, indent=1) + "\n").encode())
     return new
 
 
