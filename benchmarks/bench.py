@@ -6,13 +6,16 @@
     python benchmarks/bench.py --out FOLDER        # write results.json and results.md there
 
 Sections: notebooks, efficiency (the notebooks' path against bare_keras.py), batch_size, accuracy, steps, cnn,
-gate. Every training runs in a fresh process as the notebooks train: load_mnist, train_val_split,
-x.astype("float32") / 255.0, and the model's recipe in helpers.models.RECIPES (epochs, batch size, builder).
+gate, threads (1, 2, 4 students training at once under a CPU limit, with and without helpers' thread setting;
+needs root and a cgroup cpu controller). Every training runs in a fresh process as the notebooks train: load_mnist,
+train_val_split, x.astype("float32") / 255.0, and the model's recipe in helpers.models.RECIPES (epochs, batch size,
+builder).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -38,11 +41,19 @@ FULL["accuracy"] = {"seeds": [0, 1, 2, 3, 4], "epochs": None, "n_train": None}
 FULL["steps"] = {"seeds": [0, 1, 2, 3, 4], "n_train": None}
 FULL["cnn"] = {"seeds": [0, 1, 2], "epochs": None, "n_train": None}  # equal epochs; None: the improved model's
 FULL["gate"] = {"seeds": [0, 1, 2, 3, 4], "n_train": None}
+FULL["threads"] = {"students": [1, 2, 4], "epochs": None, "n_train": None}  # students at once, sharing the cores
 QUICK = {"runs": 1, "only_first": True, "pairs": 1, "epochs": 2, "n_train": 6000, "seeds": [0, 1]}  # where a key fits
+QUICK_SECTION = {"threads": {"epochs": 1, "n_train": 2000}}  # a section's own quick settings, over QUICK's
+SET_BY_HELPERS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "PJRT_NPROC")  # helpers.cpu
+THREAD_VARS = ("MNIST_CPUS", "NPROC", *SET_BY_HELPERS)
 
 
 class BenchError(RuntimeError):
     """A measurement could not be made; the message says which and why."""
+
+
+class BenchSkipped(BenchError):
+    """A measurement this machine cannot make (no root or cgroups for the threads section): skipped, not failed."""
 
 
 def machine_facts() -> dict:
@@ -267,6 +278,115 @@ def bench_gate(settings: dict) -> dict:
     return {"settings": settings, "seeds": settings["seeds"], **facts}
 
 
+def work_threads(**fit) -> dict:
+    """work_series on the baseline, and the CPUs and thread settings this process ended up with."""
+    from helpers.cpu import available_cpus
+
+    env = {k: os.environ.get(k) for k in SET_BY_HELPERS}
+    return work_series("baseline", [SEED], **fit) | {"cpus": available_cpus(), "env": env}
+
+
+def cpu_controller() -> tuple[Path, str]:
+    """A cgroup folder under which this process can make children with a CPU quota, and its kind."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        raise BenchSkipped("needs root, to put each student in a cgroup with a CPU limit (sudo, or a root container)")
+    for folder in (Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup/cpu,cpuacct")):
+        if (folder / "cpu.cfs_quota_us").is_file() and os.access(folder, os.W_OK):
+            return folder, "v1"
+    root = Path("/sys/fs/cgroup")
+    subtree = root / "cgroup.subtree_control"
+    if subtree.is_file() and "cpu" in subtree.read_text().split() and os.access(root, os.W_OK):
+        return root, "v2"
+    raise BenchSkipped("no writable cgroup cpu controller: cgroup v1 /sys/fs/cgroup/cpu, or v2 with cpu enabled")
+
+
+def run_students(k: int, cpus: float, env: dict, fit: dict) -> list[dict]:
+    """k workers at once, each in a cgroup of its own limited to ``cpus`` CPUs; seconds and exit of each."""
+    parent, kind = cpu_controller()
+    period = 100_000
+    folders, children = [parent / f"mnist-bench-{os.getpid()}-{i}" for i in range(k)], []
+    with tempfile.TemporaryDirectory(prefix="bench-threads-") as tmp:
+        try:
+            for i, folder in enumerate(folders):
+                folder.mkdir()
+                if kind == "v1":
+                    (folder / "cpu.cfs_period_us").write_text(str(period))
+                    (folder / "cpu.cfs_quota_us").write_text(str(round(period * cpus)))
+                else:
+                    (folder / "cpu.max").write_text(f"{round(period * cpus)} {period}")
+                task = json.dumps({"task": "threads", **fit})
+                join = 'echo $$ > "$0" && exec "$@"'  # into the cgroup before Python starts a thread
+                cmd = ["sh", "-c", join, folder / "cgroup.procs", sys.executable, HERE / "bench.py", "--worker", task]
+                result, log = Path(tmp) / f"{i}.json", Path(tmp) / f"{i}.log"
+                with log.open("wb") as stderr:
+                    proc = subprocess.Popen([*map(str, cmd), str(result)], cwd=HERE.parent, env=env, stderr=stderr)
+                children.append((proc, time.perf_counter(), result))
+            ends, deadline = {}, time.perf_counter() + 3600
+            while len(ends) < k:  # each one's end as it comes, so that no student waits for another's
+                if time.perf_counter() > deadline:
+                    raise BenchError(f"{k} students at once: still running after an hour")
+                ends |= {
+                    i: time.perf_counter()
+                    for i, (proc, _, _) in enumerate(children)
+                    if i not in ends and proc.poll() is not None
+                }
+                time.sleep(0.05)
+            students = []
+            for i, (proc, start, result) in enumerate(children):
+                run = {"wall_seconds": ends[i] - start, "returncode": proc.returncode}
+                if proc.returncode == 0:
+                    facts = json.loads(result.read_text())
+                    run |= {k: facts[k] for k in ("cpus", "env", "epochs", "batch_size", "train_samples")}
+                    run |= {k: facts["runs"][0][k] for k in ("train_seconds", "test_accuracy")}
+                else:
+                    run["stderr"] = result.with_suffix(".log").read_text(errors="replace")[-2000:]
+                students.append(run)
+            return students
+        finally:
+            for proc, _, _ in children:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            for folder in folders:
+                if folder.is_dir():
+                    for pid in (folder / "cgroup.procs").read_text().split():
+                        with contextlib.suppress(OSError):  # gone in the meantime
+                            (parent / "cgroup.procs").write_text(pid)
+                    folder.rmdir()
+
+
+def bench_threads(settings: dict) -> dict:
+    """1, 2, 4 students training notebook 02's baseline at once on the cores, each limited to cores/k CPUs.
+
+    With: helpers reads the limit and sizes the thread pools to it. Without: MNIST_CPUS=cores, the pools
+    TensorFlow starts by default (one thread per core it may be scheduled on).
+    """
+    cpu_controller()  # root and a cgroup, or a BenchError that says what is missing
+    cores = len(os.sched_getaffinity(0))
+    fit = {"epochs": settings["epochs"], "n_train": settings["n_train"]}
+    base = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}  # each worker decides from its cgroup
+    rows, failures = [], []
+    for i, k in enumerate(settings["students"]):
+        order = [("with", base), ("without", base | {"MNIST_CPUS": str(cores)})][:: -1 if i % 2 else 1]  # alternate
+        for setting, env in order:
+            start = time.perf_counter()
+            runs = run_students(k, cores / k, env, fit)
+            row = {
+                "students": k,
+                "cpus_each": cores / k,
+                "setting": setting,
+                "wall_seconds": time.perf_counter() - start,
+            }
+            rows.append(row | {"runs": runs})
+            failures += [{"students": k, "setting": setting, **run} for run in runs if run["returncode"]]
+            walls = ", ".join(f"{run['wall_seconds']:.1f}" for run in runs)
+            print(f"[threads] {k} students, {cores / k:g} CPUs each, {setting} the setting: {walls} s", flush=True)
+    done = next((run for row in rows for run in row["runs"] if not run["returncode"]), {})
+    keep = {k: done.get(k) for k in ("epochs", "batch_size", "train_samples")}
+    data = {"settings": settings, "model": "baseline", "seed": SEED, "cores": cores, **keep, "rows": rows}
+    return data | ({"failures": failures} if failures else {})
+
+
 def results_file(out: Path) -> Path:  # benchmarks/ keeps its results in the package: notebook 04 reads them
     return RESULTS if out.resolve() == HERE else out / "results.json"
 
@@ -291,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.worker:
         task = json.loads(args.worker[0])
-        work = {"series": work_series, "gate": work_gate}[task.pop("task")]
+        work = {"series": work_series, "gate": work_gate, "threads": work_threads}[task.pop("task")]
         Path(args.worker[1]).write_text(json.dumps(work(**task)))
         return 0
     out = args.out or (HERE.parent / "build" / "bench-quick" if args.quick else HERE)
@@ -310,8 +430,12 @@ def main(argv: list[str] | None = None) -> int:
         facts, start = machine_facts(), time.perf_counter()
         load = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
         try:
-            settings = FULL[name] | ({k: v for k, v in QUICK.items() if k in FULL[name]} if args.quick else {})
+            quick = {k: v for k, v in QUICK.items() if k in FULL[name]} | QUICK_SECTION.get(name, {})
+            settings = FULL[name] | (quick if args.quick else {})
             data = globals()[f"bench_{name}"](settings)
+        except BenchSkipped as exc:
+            print(f"[{name}] skipped: {exc}", file=sys.stderr, flush=True)
+            continue
         except (BenchError, subprocess.TimeoutExpired) as exc:
             print(f"[{name}] FAILED: {exc}", file=sys.stderr, flush=True)
             failed.append(name)

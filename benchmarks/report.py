@@ -25,7 +25,7 @@ from helpers.evaluation import SIGNIFICANCE, compare_seeds  # noqa: E402
 from helpers.files import write_atomic  # noqa: E402
 from helpers.results import NOTEBOOKS, RESULTS, label  # noqa: E402  (no TensorFlow: rendering needs none)
 
-SCHEMA, SECTIONS = 2, ("notebooks", "efficiency", "batch_size", "accuracy", "steps", "cnn", "gate")
+SCHEMA, SECTIONS = 2, ("notebooks", "efficiency", "batch_size", "accuracy", "steps", "cnn", "gate", "threads")
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 RUN = "run `make bench` (or `python benchmarks/bench.py`)"
 SERIES_S, OVERHEAD, ACCURACY = 360.0, 1.05, {"baseline": 0.982, "improved": 0.987, "cnn": 0.993}  # targets, reported
@@ -279,6 +279,56 @@ def gate_md(s: dict, results: dict) -> tuple[str, list[dict]]:
     return about, rows
 
 
+def _throughput(row: dict, s: dict) -> tuple[float, float]:
+    """Trainings per minute and images per second of all the students of a row together."""
+    done = sum(run["returncode"] == 0 for run in row["runs"])
+    images = done * (s["epochs"] or 0) * (s["train_samples"] or 0)  # None if no student finished
+    return 60 * done / row["wall_seconds"], images / row["wall_seconds"]
+
+
+def threads_md(s: dict, results: dict) -> tuple[str, list[dict]]:
+    """k students training at once on the cores, each under a limit of cores/k CPUs, with and without the setting."""
+    rows = []
+    for row in sorted(s["rows"], key=lambda r: (r["students"], r["setting"] != "with")):  # measured in turns
+        runs, ok = row["runs"], [run for run in row["runs"] if run["returncode"] == 0]
+        threads = next((run["env"]["TF_NUM_INTRAOP_THREADS"] for run in ok), None) or s["cores"]
+        walls, per_minute, per_second = [run["wall_seconds"] for run in ok], *_throughput(row, s)
+        wall = f"{secs(fmean(walls))} ({secs(min(walls))}–{secs(max(walls))})" if walls else "–"
+        killed = [run["returncode"] for run in runs if run["returncode"] < 0]
+        rows.append(
+            {
+                "students at once": str(row["students"]),
+                "CPUs each": f"{row['cpus_each']:g}",
+                "thread pools": f"{threads} ({'helpers' if row['setting'] == 'with' else 'default'})",
+                "wall time per student (mean, range)": wall,
+                "training time per student": secs(fmean(run["train_seconds"] for run in ok)) if ok else "–",
+                "trainings/min (all)": f"{per_minute:.2f}",
+                "images/s (all)": f"{per_second:,.0f}",
+                "exited 0": f"{len(ok)}/{len(runs)}",
+                "killed": f"{len(killed)}" + (f" (signals {', '.join(str(-c) for c in killed)})" if killed else ""),
+            }
+        )
+    ks, epochs = ", ".join(str(k) for k in s["settings"]["students"]), f"{s['epochs']} epoch{'s' * (s['epochs'] != 1)}"
+    about = (
+        f"Notebook 02's baseline ({epochs}, batch {s['batch_size']}, {s['train_samples']:,} images), "
+        f"trained by {ks} processes at once on {s['cores']} cores, each in a cgroup limited to cores/k CPUs: with "
+        "helpers' setting (pools sized to the limit) and without (MNIST_CPUS=cores: TensorFlow's default, one thread "
+        "per core). Wall time: the process's, start to exit (Python, TensorFlow, data, training)."
+    )
+    both = {(r["students"], r["setting"]): r for r in s["rows"]}
+    killed = sum(run["returncode"] < 0 for r in s["rows"] for run in r["runs"])
+    about += f" {killed} of {sum(len(r['runs']) for r in s['rows'])} processes were killed."
+    if paired := [k for k, setting in both if setting == "with" and (k, "without") in both]:
+        k = max(paired)
+        with_, without = (_throughput(both[k, setting], s)[0] for setting in ("with", "without"))
+        change = f" ({with_ / without - 1:+.0%})" if without else ""
+        about += (
+            f" With {k} students at {both[k, 'with']['cpus_each']:g} CPU each, pools sized to the limit give "
+            f"{with_:.2f} trainings per minute in all, against {without:.2f} without{change}."
+        )
+    return about, rows
+
+
 def results_md(results: dict) -> str:
     """results.md: the targets, the README's block, a table per section and the machine facts."""
     out = ["# Benchmark results", "", "Written by `python benchmarks/report.py` from its results file.", ""]
@@ -287,7 +337,9 @@ def results_md(results: dict) -> str:
     if acc := results.get("accuracy"):
         out += ["Which differences are beyond the noise (validation accuracy, Welch's t-test over seeds):", ""]
         out += [table(accuracy_significance(acc)), ""]
-    for name in ("notebooks", "efficiency", "batch_size", "steps", "cnn", "gate"):
+    for name in ("notebooks", "efficiency", "batch_size", "steps", "cnn", "gate", "threads"):
+        if name == "threads" and name not in results:  # measured apart (as root, with cgroups): no line until then
+            continue
         if not (s := results.get(name)):
             out += [f"## {name}", "", f"Not measured: `python benchmarks/bench.py --only {name}`.", ""]
             continue

@@ -9,9 +9,15 @@ The backend is TensorFlow unless ``KERAS_BACKEND`` says otherwise before Keras i
 (``KERAS_BACKEND=jax``: tests/test_backends.py checks that no part of ``helpers`` then imports
 TensorFlow). Keras itself still imports an installed TensorFlow under any backend, to save a model
 or set the random seed; that import is muted the same way.
+
+Importing ``helpers`` also sizes TensorFlow's and JAX's thread pools to the CPUs this process may
+really use (a hub's CPU limit, not the server's core count; ``MNIST_CPUS=N`` overrides it): see
+``helpers.cpu``. Without a CPU limit nothing changes.
 """
 
 from __future__ import annotations
+
+from helpers import cpu
 
 import contextlib
 import importlib.abc
@@ -22,10 +28,12 @@ import sys
 # Set before TensorFlow is first imported; a value the user set wins.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide C++ INFO/WARNING/ERROR lines
+cpu.configure_threads()  # thread pools sized to the CPU limit (no limit: nothing set)
 
 __all__ = [
     "canvas",
     "checks",
+    "cpu",
     "data",
     "evaluation",
     "files",

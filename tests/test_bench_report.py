@@ -74,6 +74,14 @@ def synthetic_results() -> dict:
     gate = [(0, 0.512, 0.004, 0.95, 30.0), (1, 0.498, 0.006, 0.97, 32.0), (2, 0.505, 0.005, 0.96, 31.0)]
     keys = ("seed", "threshold", "test_digits_refused", "test_not_digits_refused", "seconds")
     r["gate"] = _section(test_not_digits=2000, test_digits=10000, runs=[dict(zip(keys, g, strict=True)) for g in gate])
+    keys = ("wall_seconds", "returncode", "train_seconds")  # one student each, the last killed; then its threads
+    student = [(58, 0, 40, None), (58, 0, 40, "2"), (98, 0, 70, "1"), (118, 0, 85, "2"), (5, -9, 0, 0)]
+    runs = [dict(zip(keys, s[:3], strict=True)) | {"env": {"TF_NUM_INTRAOP_THREADS": s[3]}} for s in student]
+    rows = [(1, 2.0, "with", 60.0, runs[:1]), (1, 2.0, "without", 60.0, runs[1:2])]
+    rows += [(2, 1.0, "with", 100.0, [runs[2], runs[2]]), (2, 1.0, "without", 120.0, runs[3:])]  # one killed
+    keys = ("students", "cpus_each", "setting", "wall_seconds", "runs")
+    threads = {"settings": {"students": [1, 2]}, "cores": 2, "epochs": 10, "batch_size": 128}
+    r["threads"] = _section(**threads, rows=[dict(zip(keys, row, strict=True)) for row in rows])
     return r
 
 
@@ -164,6 +172,12 @@ def test_every_section_has_its_table_and_significance_rows_are_b_minus_a_with_we
     assert [" ".join(r.values()) for r in batch][:2] == ["32 1563 12.0 s 97.99% 98.05%", "128 391 5.00 s 98.18% 98.12%"]
     (gate,) = tables(section(md, "gate"))[0]
     assert list(gate.values()) == ["3", "0.505 ± 0.007", "0.50% ± 0.10%", "96.00% ± 1.00%", "31.0 s"]
+    threads = tables(section(md, "threads"))[0]  # trainings per minute: finished students / the row's seconds
+    assert [" ".join(list(r.values())[2:]) for r in threads][2:] == [
+        "1 (helpers) 98.0 s (98.0 s–98.0 s) 70.0 s 1.20 10,000 2/2 0",  # 2 × 10 × 50,000 images / 100 s
+        "2 (default) 118 s (118 s–118 s) 85.0 s 0.50 4,167 1/2 1 (signals 9)",
+    ]
+    assert "pools sized to the limit give 1.20 trainings per minute in all, against 0.50 without (+140%)" in md
     facts = {row["fact"]: row for row in tables(section(md, "Machine facts"))[0]}
     assert list(facts["cpu_model"])[1:] == list(report.SECTIONS) and facts["cpu_model"]["gate"] == "Test CPU"
 
