@@ -5,6 +5,7 @@
 #   make test   lint, unit tests, nbval over notebooks/ (TensorFlow), JupyterLab in headless Chromium
 #   make test-jax  the whole series again under Keras' JAX backend, from an installed wheel (CI runs it)
 #   make test-numerics  nbval again with other numerics (oneDNN off, one CPU): CI runs it after make test
+#   make test-hub  a class on a real JupyterHub: students' kernels at once, nbgrader's exchange (root; CI runs it)
 #   make lab    open JupyterLab on notebooks/
 #   make data   fetch and verify MNIST only
 #   make student  write student versions (no solutions) into release/
@@ -14,7 +15,7 @@
 #   make bench  measure run times and accuracy (about 30 min) -> benchmarks/results.md, README table
 #
 # run, lab and data install what the notebooks import; test, lint, format, student and bench add
-# pyproject's dev and instructor extras. The lock pins all of them.
+# pyproject's dev, instructor and hub extras. The lock pins all of them.
 # USE_LOCK=0 installs from the ranges in pyproject.toml instead of the tested lock
 # (for a platform the lock does not cover); PYTHON=python3.12 picks another interpreter.
 
@@ -26,14 +27,14 @@ LOCK := requirements-lock.txt
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
-TEST_EXTRAS := .[dev,instructor]
+TEST_EXTRAS := .[dev,instructor,hub]
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 # Prefer the environment's own Jupyter kernels over any in the user's home.
 export JUPYTER_PREFER_ENV_PATH := 1
 export PYTHONNOUSERSITE := 1
 
-.PHONY: help install run bench test test-jax test-numerics test-browser browser lint format lab data student lock clean
+.PHONY: help install run bench test test-jax test-numerics test-hub test-browser browser lint format lab data student lock clean
 .DEFAULT_GOAL := help
 
 help:
@@ -87,7 +88,7 @@ bench: data $(TEST_STAMP)
 # saved), every other test module beside them on the other (conftest.py groups them). TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 test: data browser sandbox $(TEST_STAMP)
-	$(BIN)/python -m pytest $(NBVAL_FLAGS) -m "not jax" -n $(TEST_WORKERS) --durations=15 notebooks tests
+	$(BIN)/python -m pytest $(NBVAL_FLAGS) -m "not jax and not hub" -n $(TEST_WORKERS) --durations=15 notebooks tests
 
 # The series under JAX (tests/test_installed.py, marker "jax"): the backend a student gets where
 # TensorFlow has no wheels, proved on every notebook. Its own target keeps make test the fast path.
@@ -105,6 +106,20 @@ test-numerics: data $(TEST_STAMP)
 	echo "nbval with TF_ENABLE_ONEDNN_OPTS=0$${pin:+, $$pin}, models in build/numerics/models/"; \
 	MNIST_MODELS_DIR="$(NUMERICS_MODELS)" TF_ENABLE_ONEDNN_OPTS=0 $$pin \
 	  $(BIN)/python -m pytest $(NBVAL_FLAGS) -p no:cacheprovider notebooks
+
+# The course on a real JupyterHub (tests/test_hub.py, scripts/class_hub.py): Unix accounts for an instructor and
+# three students, each server started as its user, the real proxy, nbgrader's exchange between them. It makes and
+# removes accounts, so it runs as root; as another user it is skipped and says why. The proxy,
+# configurable-http-proxy, comes from npm into build/hub-proxy/.
+HUB_PROXY := build/hub-proxy/node_modules/.bin/configurable-http-proxy
+test-hub: data sandbox $(TEST_STAMP) $(HUB_PROXY)
+	$(BIN)/python -m pytest -m hub -p no:cacheprovider --durations=5 tests/test_hub.py
+
+$(HUB_PROXY):
+	@if command -v npm >/dev/null; then \
+	  echo "Installing configurable-http-proxy (npm) into build/hub-proxy/ ..."; \
+	  npm install --prefix build/hub-proxy --no-audit --no-fund --loglevel=error configurable-http-proxy@5.3.0; \
+	else echo "npm is not installed, so the hub test will be skipped (Debian/Ubuntu: apt-get install npm)."; fi
 
 test-browser: data browser $(TEST_STAMP)
 	$(BIN)/python -m pytest -m browser tests
@@ -160,7 +175,7 @@ sandbox:
 # Re-resolve the lock from pyproject.toml's ranges in a scratch environment (Python 3.11).
 lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
-	build/lock-venv/bin/python -m pip install -q "setuptools>=68" wheel -e ".[dev,instructor]"
+	build/lock-venv/bin/python -m pip install -q "setuptools>=68" wheel -e ".[dev,instructor,hub]"
 	{ sed -n '1,2p' $(LOCK); build/lock-venv/bin/python -m pip freeze --all --exclude-editable \
 	  | grep -v -E '^(pip|mnist-keras-course)=='; } > $(LOCK).new && mv $(LOCK).new $(LOCK)
 	rm -rf build/lock-venv

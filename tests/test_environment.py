@@ -65,7 +65,7 @@ exec "{python}" "$@"
     [
         ("install", [], ".", True),  # a student's install: the package without extras
         ("install", ["USE_LOCK=0"], ".", False),
-        ("VENV/.installed-test", [], ".[dev,instructor]", True),  # the test and instructor tools: the extras
+        ("VENV/.installed-test", [], ".[dev,instructor,hub]", True),  # the test and instructor tools: the extras
     ],
 )
 def test_make_installs_what_it_says_with_the_lock_where_it_fits(tmp_path, target, variables, package, lock_fits):
