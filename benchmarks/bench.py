@@ -288,16 +288,14 @@ def work_threads(**fit) -> dict:
 
 def cpu_controller() -> tuple[Path, str]:
     """A cgroup folder under which this process can make children with a CPU quota, and its kind."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        raise BenchSkipped("needs root, to put each student in a cgroup with a CPU limit (sudo, or a root container)")
-    for folder in (Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup/cpu,cpuacct")):
-        if (folder / "cpu.cfs_quota_us").is_file() and os.access(folder, os.W_OK):
-            return folder, "v1"
-    root = Path("/sys/fs/cgroup")
-    subtree = root / "cgroup.subtree_control"
-    if subtree.is_file() and "cpu" in subtree.read_text().split() and os.access(root, os.W_OK):
-        return root, "v2"
-    raise BenchSkipped("no writable cgroup cpu controller: cgroup v1 /sys/fs/cgroup/cpu, or v2 with cpu enabled")
+    from helpers.cpu import writable_cpu_controller
+
+    if found := writable_cpu_controller():
+        return found
+    raise BenchSkipped(
+        "needs root and a writable cgroup cpu controller (v1 /sys/fs/cgroup/cpu, or v2 with cpu enabled), "
+        "to put each student in a cgroup with a CPU limit"
+    )
 
 
 def run_students(k: int, cpus: float, env: dict, fit: dict) -> list[dict]:

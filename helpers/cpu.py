@@ -30,7 +30,7 @@ import math
 import os
 from pathlib import Path
 
-__all__ = ["available_cpus", "configure_threads", "requested_cpus"]
+__all__ = ["available_cpus", "configure_threads", "requested_cpus", "writable_cpu_controller"]
 
 ENV = "MNIST_CPUS"
 CGROUP = Path("/sys/fs/cgroup")
@@ -128,3 +128,17 @@ def configure_threads(environ=os.environ) -> dict[str, str]:
     done = {name: str(n) for name in wanted if name not in environ}
     environ.update(done)
     return done
+
+
+def writable_cpu_controller(cgroup: Path = CGROUP) -> tuple[Path, str] | None:
+    """A cgroup folder under which a child with a CPU quota can be made, and its kind ("v1" or "v2");
+    None without root or a writable controller. For the tests and benchmarks that impose a CPU limit."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    for folder in (cgroup / "cpu", cgroup / "cpu,cpuacct"):
+        if (folder / "cpu.cfs_quota_us").is_file() and os.access(folder, os.W_OK):
+            return folder, "v1"
+    subtree = cgroup / "cgroup.subtree_control"
+    if subtree.is_file() and "cpu" in _read(subtree).split() and os.access(cgroup, os.W_OK):
+        return cgroup, "v2"
+    return None

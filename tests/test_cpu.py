@@ -133,21 +133,7 @@ print(json.dumps({"cpus": cpu.available_cpus(), "env": env, "threads": names, "t
 """
 
 
-def writable_cpu_controller() -> tuple[Path, str] | None:
-    """A cgroup folder under which a child with a CPU quota can be made, and its kind ("v1" or "v2")."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return None
-    for folder in (Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup/cpu,cpuacct")):
-        if (folder / "cpu.cfs_quota_us").is_file() and os.access(folder, os.W_OK):
-            return folder, "v1"
-    root = Path("/sys/fs/cgroup")
-    subtree = root / "cgroup.subtree_control"
-    if subtree.is_file() and "cpu" in subtree.read_text().split() and os.access(root, os.W_OK):
-        return root, "v2"
-    return None
-
-
-CONTROLLER = writable_cpu_controller()
+CONTROLLER = cpu.writable_cpu_controller()
 needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 needs_cgroup = pytest.mark.skipif(
     CONTROLLER is None, reason="needs root and a writable cgroup cpu controller (v1 cpu, or v2 with cpu enabled)"
