@@ -12,7 +12,7 @@
 #   make grade  autograde submissions in COURSE=grading/course -> feedback/, grades.csv (docs/instructors.md)
 #   make lint / make format   check / apply ruff over the code and the notebooks' code cells
 #   make test-browser   only the JupyterLab browser tests (make browser installs Chromium)
-#   make bench  measure run times and accuracy (about 30 min) -> benchmarks/results.md, README table
+#   make bench  measure run times, accuracy, a class on a hub (about 90 min) -> benchmarks/results.md, README table
 #
 # run, lab and data install what the notebooks import; test, lint, format, student and bench add
 # pyproject's dev, instructor and hub extras. The lock pins all of them.
@@ -28,6 +28,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 TEST_EXTRAS := .[dev,instructor,hub]
+HUB_PROXY := build/hub-proxy/node_modules/.bin/configurable-http-proxy
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 # Prefer the environment's own Jupyter kernels over any in the user's home.
@@ -78,11 +79,12 @@ data: $(STAMP)
 run: data
 	$(BIN)/python scripts/run_notebooks.py --out build notebooks
 
-# Benchmarks: every section, then the README's "what to expect" table from the results.
+# Benchmarks: every section, then the README's "what to expect" table and the instructor guide's capacity
+# table from the results. The threads and class sections need root (cgroups, a hub with Unix accounts).
 # One section again: .venv/bin/python benchmarks/bench.py --only accuracy
-bench: data $(TEST_STAMP)
+bench: data $(TEST_STAMP) $(HUB_PROXY)
 	$(BIN)/python benchmarks/bench.py
-	$(BIN)/python benchmarks/report.py --readme README.md
+	$(BIN)/python benchmarks/report.py --readme README.md --guide docs/instructors.md
 
 # Two pytest-xdist workers: the notebooks in order on one (then the browser tests, which open what they
 # saved), every other test module beside them on the other (conftest.py groups them). TEST_WORKERS=0: one process.
@@ -111,7 +113,6 @@ test-numerics: data $(TEST_STAMP)
 # three students, each server started as its user, the real proxy, nbgrader's exchange between them. It makes and
 # removes accounts, so it runs as root; as another user it is skipped and says why. The proxy,
 # configurable-http-proxy, comes from npm into build/hub-proxy/.
-HUB_PROXY := build/hub-proxy/node_modules/.bin/configurable-http-proxy
 test-hub: data sandbox $(TEST_STAMP) $(HUB_PROXY)
 	$(BIN)/python -m pytest -m hub -p no:cacheprovider --durations=5 tests/test_hub.py
 

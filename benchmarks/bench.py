@@ -1,15 +1,16 @@
 """Benchmark the notebook series: run time, training efficiency, batch size, and accuracy over seeds.
 
-    python benchmarks/bench.py                     # every section (about 30 min on 2 cores)
+    python benchmarks/bench.py                     # every section (about 90 min on 2 cores; class about 55)
     python benchmarks/bench.py --only accuracy     # rerun one section (or several), keep the others
     python benchmarks/bench.py --quick             # smoke test, tiny settings -> build/bench-quick/
     python benchmarks/bench.py --out FOLDER        # write results.json and results.md there
 
 Sections: notebooks, efficiency (the notebooks' path against bare_keras.py), batch_size, accuracy, steps, cnn,
 gate, threads (1, 2, 4 students training at once under a CPU limit, with and without helpers' thread setting;
-needs root and a cgroup cpu controller). Every training runs in a fresh process as the notebooks train: load_mnist,
-train_val_split, x.astype("float32") / 255.0, and the model's recipe in helpers.models.RECIPES (epochs, batch size,
-builder).
+needs root and a cgroup cpu controller), class (1, 2, 4 students "Run All" each notebook at once on a real
+JupyterHub, scripts/class_hub.py; needs root). Every training runs in a fresh process as the notebooks
+train: load_mnist, train_val_split, x.astype("float32") / 255.0, and the model's recipe in
+helpers.models.RECIPES (epochs, batch size, builder).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,7 +45,11 @@ FULL["cnn"] = {"seeds": [0, 1, 2], "epochs": None, "n_train": None}  # equal epo
 FULL["gate"] = {"seeds": [0, 1, 2, 3, 4], "n_train": None}
 FULL["threads"] = {"students": [1, 2, 4], "epochs": None, "n_train": None}  # students at once, sharing the cores
 QUICK = {"runs": 1, "only_first": True, "pairs": 1, "epochs": 2, "n_train": 6000, "seeds": [0, 1]}  # where a key fits
-QUICK_SECTION = {"threads": {"epochs": 1, "n_train": 2000}}  # a section's own quick settings, over QUICK's
+FULL["class"] = {"students": [1, 2, 4], "notebooks": None}  # None: every notebook, in series order
+QUICK_SECTION = {
+    "threads": {"epochs": 1, "n_train": 2000},
+    "class": {"students": [1, 2], "notebooks": ["01"]},
+}  # a section's own quick settings, over QUICK's
 SET_BY_HELPERS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "PJRT_NPROC")  # helpers.cpu
 THREAD_VARS = ("MNIST_CPUS", "NPROC", *SET_BY_HELPERS)
 
@@ -382,6 +388,52 @@ def bench_threads(settings: dict) -> dict:
     done = next((run for row in rows for run in row["runs"] if not run["returncode"]), {})
     keep = {k: done.get(k) for k in ("epochs", "batch_size", "train_samples")}
     data = {"settings": settings, "model": "baseline", "seed": SEED, "cores": cores, **keep, "rows": rows}
+    return data | ({"failures": failures} if failures else {})
+
+
+def bench_class(settings: dict) -> dict:
+    """A class on a real JupyterHub (scripts/class_hub.py): 1, 2 and 4 students "Run All" each notebook at once.
+
+    Every student is a Unix account with a server of their own; each notebook runs in a fresh kernel over its
+    websocket, the students of a round side by side, notebook by notebook in series order (so all of them
+    are on the same notebook, as when a class is told "now run 02"). Each round starts in new folders, so
+    the notebooks train their models as on a first Run All. Per kernel: peak and final resident memory and
+    CPU seconds; per round: the wall time until the last student's notebook finished.
+    """
+    import class_hub
+    import nbformat
+
+    if reason := class_hub.why_not():
+        raise BenchSkipped(reason)
+    paths = sorted((HERE.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if settings["notebooks"]:
+        paths = [p for p in paths if p.name[:2] in settings["notebooks"]]
+    cells = {p.name: [c.source for c in nbformat.read(p, 4).cells if c.cell_type == "code"] for p in paths}
+    names = [f"student{i}" for i in range(1, max(settings["students"]) + 1)]
+    rows, failures, servers = [], [], {}
+    with class_hub.class_hub(names) as hub:
+        for name in names:
+            hub.start_server(name)
+            servers[name] = class_hub.resident_mb(hub.users[name])  # the server alone, before any kernel
+        for k in settings["students"]:
+            for name in names[:k]:  # new folders: the notebooks train their models afresh
+                folder = hub.home(name) / f"round{k}"
+                shutil.copytree(HERE.parent / "notebooks", folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+                class_hub.give(folder, hub.users[name])
+            for path in paths:
+                plan = {name: [(f"round{k}/{path.name}", [*cells[path.name], class_hub.REPORT])] for name in names[:k]}
+                start = time.perf_counter()
+                runs = hub.run_together(plan, timeout=3600)
+                wall = time.perf_counter() - start
+                students = []
+                for name, (run,) in runs.items():
+                    report_line = run["outputs"][-1] if not run["error"] else "{}"
+                    students.append({"seconds": run["seconds"], "error": run["error"], **json.loads(report_line)})
+                    if run["error"]:
+                        failures.append({"students": k, "notebook": path.name, "student": name, "error": run["error"]})
+                rows.append({"students": k, "notebook": path.name, "wall_seconds": wall, "runs": students})
+                print(f"[class] {k} at once, {path.name}: {wall:.0f} s", flush=True)
+    data = {"settings": settings, "cores": len(os.sched_getaffinity(0)), "server_mb": servers, "rows": rows}
     return data | ({"failures": failures} if failures else {})
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from itertools import pairwise
@@ -25,8 +26,13 @@ from helpers.evaluation import SIGNIFICANCE, compare_seeds  # noqa: E402
 from helpers.files import write_atomic  # noqa: E402
 from helpers.results import NOTEBOOKS, RESULTS, label  # noqa: E402  (no TensorFlow: rendering needs none)
 
-SCHEMA, SECTIONS = 2, ("notebooks", "efficiency", "batch_size", "accuracy", "steps", "cnn", "gate", "threads")
+SECTIONS = ("notebooks", "efficiency", "batch_size", "accuracy", "steps", "cnn", "gate", "threads", "class")
+SCHEMA = 2
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
+GUIDE_START, GUIDE_END = "<!-- capacity:start -->", "<!-- capacity:end -->"  # docs/instructors.md's block
+# The capacity plan's assumptions (docs/instructors.md states them with the table).
+CLASS_SIZES, TRAINING_SHARE, SLOWDOWN = (10, 30, 100, 300), 1 / 3, 2.0  # a third train at once; at most 2x slower
+NODE = (16, 64)  # cores and GiB of one server past the first, for the Kubernetes rows
 RUN = "run `make bench` (or `python benchmarks/bench.py`)"
 SERIES_S, OVERHEAD, ACCURACY = 360.0, 1.05, {"baseline": 0.982, "improved": 0.987, "cnn": 0.993}  # targets, reported
 CNN_S = 120.0  # target: one training of the CNN (median over seeds)
@@ -329,6 +335,136 @@ def threads_md(s: dict, results: dict) -> tuple[str, list[dict]]:
     return about, rows
 
 
+def _class_rounds(s: dict) -> dict[tuple[int, str], dict]:
+    return {(row["students"], row["notebook"]): row for row in s["rows"]}
+
+
+def class_md(s: dict, results: dict) -> tuple[str, tuple[list[dict], list[dict]]]:
+    """Per notebook on the hub: one student's kernel (memory, CPU), and the wall time with k students at once."""
+    rounds, ks = _class_rounds(s), s["settings"]["students"]
+    notebooks = sorted({row["notebook"] for row in s["rows"]})
+    rows = []
+    for nb in notebooks:
+        alone = rounds.get((1, nb))
+        ok = [run for run in (alone or {}).get("runs", []) if not run.get("error")]
+        row = {"notebook": nb.split("_")[0]}
+        row["peak memory of the kernel"] = f"{ok[0]['peak_mb'] / 1024:.2f} GB" if ok else "–"
+        row["kernel memory at the end"] = f"{ok[0]['rss_mb'] / 1024:.2f} GB" if ok else "–"
+        row["CPU time of a Run All"] = secs(ok[0]["cpu_s"]) if ok else "–"
+        row["cores used, alone"] = f"{ok[0]['cpu_s'] / ok[0]['seconds']:.2f}" if ok else "–"
+        for k in ks:
+            r = rounds.get((k, nb))
+            failed = sum(bool(run.get("error")) for run in r["runs"]) if r else 0
+            row[f"wall, {k} at once"] = (
+                (secs(r["wall_seconds"]) + (f" ({failed} failed)" if failed else "")) if r else "–"
+            )
+        rows.append(row)
+    totals = {
+        "notebook": "all",
+        **{
+            f"wall, {k} at once": minutes(sum(r["wall_seconds"] for (kk, _), r in rounds.items() if kk == k))
+            for k in ks
+        },
+    }
+    rows.append(totals)
+    server = fmean(s["server_mb"].values()) if s.get("server_mb") else None
+    errors = s.get("failures", [])
+    about = (
+        f"A class on a real JupyterHub on {s['cores']} cores (scripts/class_hub.py: one Unix account and server per "
+        f"student, LocalProcessSpawner, the course installed once, MNIST in one read-only folder). In each round, "
+        f'{", ".join(map(str, ks))} students "Run All" the same notebook at once, each in a fresh kernel of their '
+        "own server, notebook by notebook in series order, from new folders (so 02, 04, 07 and 08 train). Memory "
+        "and CPU time: the kernel's own (getrusage and /proc at the notebook's end, one student alone); cores "
+        "used: CPU time / wall time. Wall time: until the last student of the round finished."
+    )
+    about += f" Each student's server (no kernel) holds {server / 1024:.2f} GB." if server else ""
+    about += f" {len(errors)} notebook runs failed: {errors}." if errors else " No kernel failed or was killed."
+    return about, (rows, capacity_rows(s))
+
+
+def capacity(s: dict) -> dict:
+    """Per student figures from the class section that the capacity plan scales (see capacity_rows)."""
+    alone = [
+        run | {"notebook": r["notebook"]}
+        for (k, _), r in _class_rounds(s).items()
+        if k == 1
+        for run in r["runs"]
+        if not run.get("error")
+    ]
+    if not alone:
+        raise ReportError("the class section has no notebook that one student ran without an error")
+    server = fmean(s["server_mb"].values()) / 1024 if s.get("server_mb") else 0.0
+    peak = max(run["peak_mb"] for run in alone) / 1024
+    idle = max(run["rss_mb"] for run in alone) / 1024
+    busiest = max(alone, key=lambda run: run["cpu_s"] / run["seconds"])
+    return {
+        "memory_gb": server + peak + idle,  # the server, the notebook running, one earlier kernel left open
+        "memory_limit_gb": server + 2 * peak,  # two notebooks running at once still fit
+        "cores": busiest["cpu_s"] / busiest["seconds"],  # what one training student uses on the cores alone
+        "busiest": busiest["notebook"],
+        "peak_gb": peak,
+        "server_gb": server,
+        "idle_gb": idle,
+    }
+
+
+def capacity_rows(s: dict) -> list[dict]:
+    """Cores and memory for a class, projected from one student's measured figures (assumptions: CLASS_SIZES)."""
+    c = capacity(s)
+    rows = []
+    for n in CLASS_SIZES:
+        training = max(1, round(n * TRAINING_SHARE))
+        cores = max(2, math.ceil(training * c["cores"] / SLOWDOWN))
+        all_at_once = math.ceil(n * c["cores"] / SLOWDOWN)
+        memory = math.ceil(n * c["memory_gb"])
+        nodes = max(math.ceil(cores / NODE[0]), math.ceil(memory / NODE[1]))
+        rows.append(
+            {
+                "students": str(n),
+                "training at once": str(training),
+                "cores": str(cores),
+                "memory": f"{memory} GB",
+                "per student: cpu guarantee / limit": f"{cores / n:.2f} / 2",
+                "per student: memory guarantee / limit": f"{c['memory_gb']:.1f} GB / {c['memory_limit_gb']:.1f} GB",
+                f"servers of {NODE[0]} cores, {NODE[1]} GB": str(nodes),
+                "cores if all train at once": str(all_at_once),
+            }
+        )
+    return rows
+
+
+def guide_block(results: dict) -> str:
+    """docs/instructors.md's capacity block: the measured figures, then the projection (see capacity_rows)."""
+    if not (s := results.get("class")):
+        return f"Not measured yet: {RUN} as root (its class section starts a hub)."
+    c, when = capacity(s), s["machine"]["date"][:10]
+    measured = (
+        f"**Measured** (`make bench`, class section, {when}, {s['cores']} cores; [results.md]"
+        "(../benchmarks/results.md#class)): one student's server holds "
+        f"{c['server_gb']:.2f} GB; the largest kernel peaks at {c['peak_gb']:.2f} GB ({c['busiest'].split('_')[0]} "
+        f"uses the most cores) and a finished one keeps up to {c['idle_gb']:.2f} GB while it stays open; a training "
+        f"notebook keeps {c['cores']:.2f} cores busy when its student is alone."
+    )
+    projected = (
+        f"**Projected** from those figures, not measured: a third of the class trains at any moment, and each "
+        f"training may take up to {SLOWDOWN:g}× as long as it does alone on 2 cores, so a training student needs "
+        f"{c['cores'] / SLOWDOWN:.2f} cores; each student has one notebook running and one earlier kernel open "
+        f"({c['memory_gb']:.1f} GB). The last column is the 10:05 case: everybody presses Run All on a training "
+        "notebook at once."
+    )
+    return "\n\n".join([measured, projected, table(capacity_rows(s))])
+
+
+def update_guide(guide: str | os.PathLike, results: dict) -> bool:
+    """Rewrite the instructor guide's capacity block; True if the file changed."""
+    guide = Path(guide)
+    text = guide.read_bytes().decode("utf-8")
+    new = replace_block(text, guide_block(results), str(guide), GUIDE_START, GUIDE_END)
+    if new != text:
+        write_atomic(guide, new)
+    return new != text
+
+
 def results_md(results: dict) -> str:
     """results.md: the targets, the README's block, a table per section and the machine facts."""
     out = ["# Benchmark results", "", "Written by `python benchmarks/report.py` from its results file.", ""]
@@ -337,8 +473,8 @@ def results_md(results: dict) -> str:
     if acc := results.get("accuracy"):
         out += ["Which differences are beyond the noise (validation accuracy, Welch's t-test over seeds):", ""]
         out += [table(accuracy_significance(acc)), ""]
-    for name in ("notebooks", "efficiency", "batch_size", "steps", "cnn", "gate", "threads"):
-        if name == "threads" and name not in results:  # measured apart (as root, with cgroups): no line until then
+    for name in ("notebooks", "efficiency", "batch_size", "steps", "cnn", "gate", "threads", "class"):
+        if name in ("threads", "class") and name not in results:  # measured as root: no line until then
             continue
         if not (s := results.get(name)):
             out += [f"## {name}", "", f"Not measured: `python benchmarks/bench.py --only {name}`.", ""]
@@ -354,14 +490,14 @@ def results_md(results: dict) -> str:
     return "\n".join([*out, "## Machine facts", "", table(facts.reset_index())]) + "\n"
 
 
-def replace_block(text: str, block: str, origin: str = "README") -> str:
+def replace_block(text: str, block: str, origin: str = "README", start: str = MARK_START, end: str = MARK_END) -> str:
     """Put ``block`` between the markers; everything outside them stays byte for byte."""
-    starts, ends = text.count(MARK_START), text.count(MARK_END)
+    starts, ends = text.count(start), text.count(end)
     if starts != 1 or ends != 1:
-        raise ReportError(f"{origin} has {starts} {MARK_START} and {ends} {MARK_END}: it needs exactly one of each")
-    i, j = text.index(MARK_START) + len(MARK_START), text.index(MARK_END)
+        raise ReportError(f"{origin} has {starts} {start} and {ends} {end}: it needs exactly one of each")
+    i, j = text.index(start) + len(start), text.index(end)
     if j < i:
-        raise ReportError(f"{origin}: {MARK_END} comes before {MARK_START}")
+        raise ReportError(f"{origin}: {end} comes before {start}")
     return text[:i] + "\n" + block.strip("\n") + "\n" + text[j:]
 
 
@@ -382,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=RESULTS, help="results to read")
     parser.add_argument("--readme", type=Path, help=f"Markdown file whose {MARK_START} block to rewrite")
+    parser.add_argument("--guide", type=Path, help=f"Markdown file whose {GUIDE_START} block to rewrite")
     parser.add_argument("--allow-quick", action="store_true", help="let --quick results into the README")
     args = parser.parse_args(argv)
     try:
@@ -391,6 +528,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.readme:
             changed = update_readme(args.readme, results, md, allow_quick=args.allow_quick)
             print(f"{'updated' if changed else 'unchanged'}: {args.readme}")
+        if args.guide:
+            if results.get("class", {}).get("quick") and not args.allow_quick:
+                raise ReportError("class: from a --quick run; the guide needs a full one (or --allow-quick)")
+            print(f"{'updated' if update_guide(args.guide, results) else 'unchanged'}: {args.guide}")
     except (ReportError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

