@@ -410,11 +410,10 @@ def bench_class(settings: dict) -> dict:
         paths = [p for p in paths if p.name[:2] in settings["notebooks"]]
     cells = {p.name: [c.source for c in nbformat.read(p, 4).cells if c.cell_type == "code"] for p in paths}
     names = [f"student{i}" for i in range(1, max(settings["students"]) + 1)]
-    rows, failures, servers = [], [], {}
+    rows, failures = [], []
     with class_hub.class_hub(names) as hub:
-        for name in names:
-            hub.start_server(name)
-            servers[name] = class_hub.resident_mb(hub.users[name])  # the server alone, before any kernel
+        hub.start_servers(*names)
+        servers = {name: class_hub.resident_mb(hub.users[name]) for name in names}  # the servers alone, no kernel
         for k in settings["students"]:
             for name in names[:k]:  # new folders: the notebooks train their models afresh
                 folder = hub.home(name) / f"round{k}"

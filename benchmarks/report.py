@@ -368,7 +368,8 @@ def class_md(s: dict, results: dict) -> tuple[str, tuple[list[dict], list[dict]]
     }
     rows.append(totals)
     server = fmean(s["server_mb"].values()) if s.get("server_mb") else None
-    errors = s.get("failures", [])
+    runs = [(row, run) for row in s["rows"] for run in row["runs"]]
+    errors = [f"{row['students']} at once, {row['notebook']}: {run['error']}" for row, run in runs if run.get("error")]
     about = (
         f"A class on a real JupyterHub on {s['cores']} cores (scripts/class_hub.py: one Unix account and server per "
         f"student, LocalProcessSpawner, the course installed once, MNIST in one read-only folder). In each round, "
@@ -378,7 +379,8 @@ def class_md(s: dict, results: dict) -> tuple[str, tuple[list[dict], list[dict]]
         "used: CPU time / wall time. Wall time: until the last student of the round finished."
     )
     about += f" Each student's server (no kernel) holds {server / 1024:.2f} GB." if server else ""
-    about += f" {len(errors)} notebook runs failed: {errors}." if errors else " No kernel failed or was killed."
+    about += f" {len(errors)} of {len(runs)} notebook runs failed: {'; '.join(errors)}." if errors else ""
+    about += "" if errors else f" All {len(runs)} notebook runs finished: no kernel failed or was killed."
     return about, (rows, capacity_rows(s))
 
 

@@ -5,7 +5,7 @@ and removes Unix accounts) and configurable-http-proxy (`make test-hub` installs
 build/hub-proxy/). Everything listens on 127.0.0.1 only.
 
     with class_hub(["teacher", "ada", "ben"]) as hub:        # accounts are PREFIX + name
-        hub.start_server("ada")
+        hub.start_servers("ada")
         results = hub.run_together({"ada": [("series/01_data_exploration.ipynb", cells)]})
 
 What it lays out, as docs/instructors.md describes for a real hub, in one temporary folder:
@@ -295,32 +295,33 @@ class Hub:
         tail = self.log.read_text(errors="replace").splitlines()[-40:] if self.log.is_file() else []
         return HubError(what + "\nThe hub's log ends:\n" + "\n".join(tail))
 
-    def start_server(self, name: str) -> None:
-        user = self.users[name]
-        status, answer = self.api("POST", f"/hub/api/users/{user}/server")
-        if status not in (201, 202):
-            raise self.fail(f"starting {user}'s server: HTTP {status} {answer}")
-        deadline = time.monotonic() + SERVER_TIMEOUT
-        while time.monotonic() < deadline:
-            _, model = self.api("GET", f"/hub/api/users/{user}")
-            server = (model or {}).get("servers", {}).get("")
-            if server and server.get("ready"):
-                break
-            time.sleep(0.5)
-        else:
-            raise self.fail(f"{user}'s server did not start within {SERVER_TIMEOUT} s")
-        _, made = self.api("POST", f"/hub/api/users/{user}/tokens", {"note": "class test", "expires_in": 3600})
-        self.tokens[name] = made["token"]
+    def start_servers(self, *names: str) -> None:
+        """Start the users' servers, all at once as a class logs in, and give each user a token of their own."""
+        for name in names:
+            status, answer = self.api("POST", f"/hub/api/users/{self.users[name]}/server")
+            if status not in (201, 202):
+                raise self.fail(f"starting {self.users[name]}'s server: HTTP {status} {answer}")
+        waiting, deadline = set(names), time.monotonic() + SERVER_TIMEOUT
+        while waiting and time.monotonic() < deadline:
+            for name in sorted(waiting):
+                _, model = self.api("GET", f"/hub/api/users/{self.users[name]}")
+                if ((model or {}).get("servers", {}).get("") or {}).get("ready"):
+                    waiting.discard(name)
+                    body = {"note": "class test", "expires_in": 3600}
+                    self.tokens[name] = self.api("POST", f"/hub/api/users/{self.users[name]}/tokens", body)[1]["token"]
+            time.sleep(0.3 if waiting else 0)
+        if waiting:
+            raise self.fail(f"servers not ready within {SERVER_TIMEOUT} s: {', '.join(sorted(waiting))}")
 
-    def stop_server(self, name: str) -> None:
-        user = self.users[name]
-        self.api("DELETE", f"/hub/api/users/{user}/server")
+    def stop_servers(self) -> None:
+        """Stop every started server (all at once) and wait until the hub says they are gone."""
+        names = list(self.tokens)
+        for name in names:
+            self.api("DELETE", f"/hub/api/users/{self.users[name]}/server")
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            _, model = self.api("GET", f"/hub/api/users/{user}")
-            if not (model or {}).get("servers"):
-                return
-            time.sleep(0.3)
+        while names and time.monotonic() < deadline:
+            names = [n for n in names if (self.api("GET", f"/hub/api/users/{self.users[n]}")[1] or {}).get("servers")]
+            time.sleep(0.3 if names else 0)
 
     def put(self, name: str, path: str, content: dict | str) -> None:
         """Save a notebook (dict) or a text file into the user's folder through their server, as the browser does."""
@@ -507,9 +508,8 @@ def processes_under(marker: str) -> list[int]:
 
 
 def stop_hub(hub: Hub) -> None:
-    for name in list(hub.tokens):
-        with contextlib.suppress(OSError, KeyError):
-            hub.stop_server(name)
+    with contextlib.suppress(OSError, KeyError):
+        hub.stop_servers()
     if hub.process and hub.process.poll() is None:
         hub.process.send_signal(signal.SIGTERM)  # the hub stops the proxy it started, then itself
         try:

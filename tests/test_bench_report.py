@@ -82,6 +82,17 @@ def synthetic_results() -> dict:
     keys = ("students", "cpus_each", "setting", "wall_seconds", "runs")
     threads = {"settings": {"students": [1, 2]}, "cores": 2, "epochs": 10, "batch_size": 128}
     r["threads"] = _section(**threads, rows=[dict(zip(keys, row, strict=True)) for row in rows])
+    # a class on the hub: 01 uses 1.2 cores and peaks at 500 MB; 02 1.5 cores, 1,500 MB, 1,000 MB at its end
+    kernel = {"01_a.ipynb": (500.0, 400.0, 12.0, 10.0), "02_b.ipynb": (1500.0, 1000.0, 90.0, 60.0)}
+    keys = ("peak_mb", "rss_mb", "cpu_s", "seconds")
+    rows = [
+        {"students": k, "notebook": nb, "wall_seconds": v[3] * k, "runs": [dict(zip(keys, v, strict=True))] * k}
+        for k in (1, 2)
+        for nb, v in kernel.items()
+    ]
+    rows[-1]["runs"] = [rows[-1]["runs"][0], {"seconds": 5.0, "error": "DeadKernelError: Kernel died"}]
+    servers = {"student1": 100.0, "student2": 100.0}
+    r["class"] = _section(settings={"students": [1, 2], "notebooks": None}, cores=2, server_mb=servers, rows=rows)
     return r
 
 
@@ -312,3 +323,41 @@ def test_bench_merges_a_section_reports_failing_workers_splits_and_budgets_the_c
     assert {k: data[k] for k in SAMPLES} == SAMPLES and not any(k in r for r in data["rows"] for k in SAMPLES)
     results["cnn"] = results["cnn"] | data
     assert "minus + shifts (improved), 6 epochs" in welch(tables(section(report.results_md(results), "cnn"))[1])[1][0]
+
+
+def test_the_class_section_and_the_capacity_plan_are_computed_from_one_students_kernels(results, tmp_path, capsys):
+    md = report.results_md(results)
+    per_notebook, plan = tables(section(md, "class"))
+    assert [r["notebook"] for r in per_notebook] == ["01", "02", "all"]
+    assert list(per_notebook[1].values())[1:] == [
+        "1.46 GB",
+        "0.98 GB",
+        "90.0 s",
+        "1.50",
+        "60.0 s",
+        "120 s (1 failed)",
+    ]
+    assert per_notebook[2]["wall, 2 at once"] == "2 min 20 s"
+    assert "1 of 6 notebook runs failed: 2 at once, 02_b.ipynb: DeadKernelError" in section(md, "class")
+    # per student: server 100 MB + the largest peak 1,500 MB + an open kernel of 1,000 MB = 2.54 GB; limit 100 + 2 x
+    # 1,500 = 3.03 GB; a training student alone keeps 1.5 cores busy, and may take twice as long: 0.75 cores
+    by_size = {r["students"]: r for r in plan}
+    assert list(by_size) == ["10", "30", "100", "300"]
+    thirty = by_size["30"]  # 10 train at once: ceil(10 x 0.75) = 8 cores; all 30 at once: ceil(22.5) = 23
+    assert (thirty["training at once"], thirty["cores"], thirty["cores if all train at once"]) == ("10", "8", "23")
+    assert thirty["memory"] == "77 GB" and thirty["servers of 16 cores, 64 GB"] == "2"  # ceil(30 x 2.54) = 77
+    assert thirty["per student: memory guarantee / limit"] == "2.5 GB / 3.0 GB"
+    assert by_size["10"]["cores"] == "3" and by_size["300"]["cores"] == "75"
+    guide = tmp_path / "instructors.md"
+    text = "# Guide\n\n<!-- capacity:start -->\nold\n<!-- capacity:end -->\n\nAfter ✓\n"
+    guide.write_text(text)
+    assert report.update_guide(guide, results) is True
+    block = report.guide_block(results)
+    assert guide.read_text() == text.replace("old", block) and "**Measured**" in block and "**Projected**" in block
+    assert tables(block)[0] == plan and report.update_guide(guide, results) is False
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results | {"class": results["class"] | {"quick": True}}))
+    assert report.main(["--results", str(path), "--guide", str(guide)]) == 1
+    assert "class: from a --quick run" in capsys.readouterr().err and guide.read_text() == text.replace("old", block)
+    del results["class"]
+    assert "as root" in report.guide_block(results) and "## class" not in report.results_md(results)

@@ -82,8 +82,7 @@ def hub():
             class_hub.class_hub(["teacher", *STUDENTS], admin="teacher", environment={"MNIST_CPUS": "1"})
         )
         hub.stack = stack  # the last test closes it and checks what is left
-        for name in ["teacher", *STUDENTS]:
-            hub.start_server(name)
+        hub.start_servers("teacher", *STUDENTS)
         yield hub
 
 
