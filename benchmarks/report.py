@@ -454,7 +454,27 @@ def guide_block(results: dict) -> str:
         f"({c['memory_gb']:.1f} GB). The last column is the 10:05 case: everybody presses Run All on a training "
         "notebook at once."
     )
-    return "\n\n".join([measured, projected, table(capacity_rows(s))])
+    return "\n\n".join([measured, projected, table(capacity_rows(s)), helm_values(s, 30)])
+
+
+def helm_values(s: dict, students: int) -> str:
+    """Zero to JupyterHub's singleuser settings for a class of ``students`` (the capacity plan's row)."""
+    c, row = capacity(s), next(r for r in capacity_rows(s) if r["students"] == str(students))
+    guarantee = int(row["cores"]) / students
+    lines = [
+        f"For {students} students in Zero to JupyterHub's `config.yaml` (the same figures):",
+        "",
+        "```yaml",
+        "singleuser:",
+        "  cpu:",
+        f"    guarantee: {guarantee:.2f}",
+        "    limit: 2",
+        "  memory:",
+        f"    guarantee: {math.ceil(c['memory_gb'] * 10) / 10:.1f}G",
+        f"    limit: {math.ceil(c['memory_limit_gb'] * 10) / 10:.1f}G",
+        "```",
+    ]
+    return "\n".join(lines)
 
 
 def update_guide(guide: str | os.PathLike, results: dict) -> bool:

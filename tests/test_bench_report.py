@@ -354,6 +354,7 @@ def test_the_class_section_and_the_capacity_plan_are_computed_from_one_students_
     assert report.update_guide(guide, results) is True
     block = report.guide_block(results)
     assert guide.read_text() == text.replace("old", block) and "**Measured**" in block and "**Projected**" in block
+    assert "guarantee: 0.27\n" in block and "guarantee: 2.6G\n" in block and "limit: 3.1G\n" in block  # 8 / 30 cores
     assert tables(block)[0] == plan and report.update_guide(guide, results) is False
     path = tmp_path / "results.json"
     path.write_text(json.dumps(results | {"class": results["class"] | {"quick": True}}))

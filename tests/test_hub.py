@@ -18,6 +18,7 @@ import pwd
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -27,9 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 import class_hub  # noqa: E402
 
-pytestmark = pytest.mark.hub
-if reason := class_hub.why_not():
-    pytest.skip(f"the class hub test is skipped: {reason}", allow_module_level=True)
+# skipped, not failed, where no hub can run (each test says why): `make test-hub` as a normal user exits 0
+REASON = class_hub.why_not()
+pytestmark = [pytest.mark.hub, pytest.mark.skipif(REASON is not None, reason=f"no class hub here: {REASON}")]
 
 STUDENTS = ("ada", "ben", "cem")
 NOTEBOOKS = REPO / "notebooks"
@@ -109,7 +110,6 @@ def test_students_run_the_first_notebooks_at_the_same_time(hub):
     # at the same time: every student's notebook 02 was still running when the last one started
     seconds = {name: (r[1]["started"], r[1]["started"] + r[1]["seconds"]) for name, r in runs.items()}
     assert max(s for s, _ in seconds.values()) < min(e for _, e in seconds.values()), seconds
-    assert len({(hub.home(n) / "series/models/baseline.keras").read_bytes() for n in STUDENTS}) == len(STUDENTS)
     # nobody wrote into the shared course or data
     assert class_hub.snapshot(hub.env, hub.data) == shared
     # a student's token opens their own server and no one else's
@@ -192,25 +192,20 @@ def test_nbgrader_exchange_between_real_accounts(hub):
         assert "HIDDEN TESTS" not in text and not [line for line in hidden if line in text], name
     assert "CheckFailed" in pages["cem"].read_text() and "CheckFailed" not in pages["ada"].read_text()
 
-    # a student reads only their own: not another's feedback, the exchange's lists, or the gradebook
+    # a student reads their own feedback, and not another's, nor the exchange's lists, nor the gradebook
     probe = (
         "import os\n"
         "for p in {paths!r}:\n"
         "    try:\n"
         "        (os.listdir if os.path.isdir(p) else open)(p)\n"
-        "        print('READ', p)\n"
+        "        print('read', p)\n"
         "    except PermissionError:\n"
         "        print('refused', p)\n"
     )
     exchange = hub.exchange / class_hub.COURSE_ID
-    others = [
-        str(pages["ben"]),
-        str(exchange / "inbound"),
-        str(exchange / "feedback"),
-        str(teacher / "course" / "gradebook.db"),
-    ]
-    said = ok(hub, "ada", probe.format(paths=others))
-    assert "READ" not in said and said.count("refused") == len(others), said
+    others = [pages["ben"], exchange / "inbound", exchange / "feedback", teacher / "course" / "gradebook.db"]
+    said = ok(hub, "ada", probe.format(paths=[str(p) for p in [pages["ada"], *others]])).splitlines()
+    assert said == [f"read {pages['ada']}", *(f"refused {p}" for p in others)]
 
 
 def hidden_lines() -> list[str]:
@@ -231,3 +226,20 @@ def test_the_hub_stops_and_leaves_nothing_behind(hub):
         with pytest.raises(KeyError):
             pwd.getpwnam(user)
     assert not root.exists() and not any(h.exists() for h in homes)
+
+
+def test_as_a_normal_user_these_tests_skip_and_say_why():
+    """What `make test-hub` runs, as the account nobody: every test skipped, pytest exits 0 (so the target passes)."""
+    site = Path(next(p for p in sys.path if p.endswith("site-packages")))
+    if not (class_hub.world_usable(Path(__file__)) and class_hub.world_usable(site / "pytest")):
+        pytest.skip("this clone or its environment is private to its owner, so another account cannot run its tests")
+    nobody = pwd.getpwnam("nobody")
+    command = ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups"]
+    command += [class_hub.shared_python(), "-m", "pytest", "-m", "hub", "-p", "no:cacheprovider", "-rs", __file__]
+    with tempfile.TemporaryDirectory(prefix="hub-as-nobody-") as home:
+        Path(home).chmod(0o777)
+        env = {"PATH": "/usr/bin:/bin", "HOME": home, "PYTHONPATH": str(site)}
+        done = subprocess.run(command, cwd=home, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    tests = len(re.findall(r"^def test_", Path(__file__).read_text(), re.M))
+    assert f" {tests} skipped in " in done.stdout and "runs as root" in done.stdout, done.stdout[-3000:]
