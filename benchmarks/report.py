@@ -410,6 +410,11 @@ def capacity(s: dict) -> dict:
     }
 
 
+def _up(gb: float) -> str:
+    """GB rounded up to a tenth: a guarantee or limit set lower than measured would not hold."""
+    return f"{math.ceil(gb * 10) / 10:.1f}"
+
+
 def capacity_rows(s: dict) -> list[dict]:
     """Cores and memory for a class, projected from one student's measured figures (assumptions: CLASS_SIZES)."""
     c = capacity(s)
@@ -427,7 +432,7 @@ def capacity_rows(s: dict) -> list[dict]:
                 "cores": str(cores),
                 "memory": f"{memory} GB",
                 "per student: cpu guarantee / limit": f"{cores / n:.2f} / 2",
-                "per student: memory guarantee / limit": f"{c['memory_gb']:.1f} GB / {c['memory_limit_gb']:.1f} GB",
+                "per student: memory guarantee / limit": f"{_up(c['memory_gb'])} GB / {_up(c['memory_limit_gb'])} GB",
                 f"servers of {NODE[0]} cores, {NODE[1]} GB": str(nodes),
                 "cores if all train at once": str(all_at_once),
             }
@@ -451,10 +456,24 @@ def guide_block(results: dict) -> str:
         f"**Projected** from those figures, not measured: a third of the class trains at any moment, and each "
         f"training may take up to {SLOWDOWN:g}× as long as it does alone on 2 cores, so a training student needs "
         f"{c['cores'] / SLOWDOWN:.2f} cores; each student has one notebook running and one earlier kernel open "
-        f"({c['memory_gb']:.1f} GB). The last column is the 10:05 case: everybody presses Run All on a training "
+        f"({_up(c['memory_gb'])} GB). The last column is the 10:05 case: everybody presses Run All on a training "
         "notebook at once."
     )
-    return "\n\n".join([measured, projected, table(capacity_rows(s)), helm_values(s, 30)])
+    return "\n\n".join([measured, projected + model_check(s), table(capacity_rows(s)), helm_values(s, 30)])
+
+
+def model_check(s: dict) -> str:
+    """The projection's CPU model (a run shares the cores evenly) against the most crowded measured round."""
+    rounds, c = _class_rounds(s), capacity(s)
+    k, nb = max(s["settings"]["students"]), c["busiest"]
+    if k == 1 or (k, nb) not in rounds or (1, nb) not in rounds:
+        return ""
+    predicted = max(1.0, k * c["cores"] / s["cores"])
+    measured = rounds[k, nb]["wall_seconds"] / rounds[1, nb]["wall_seconds"]
+    return (
+        f" Check against the measurement: with {k} students on {s['cores']} cores, that model says notebook "
+        f"{nb.split('_')[0]} takes {predicted:.1f}× as long as alone; it took {measured:.1f}×."
+    )
 
 
 def helm_values(s: dict, students: int) -> str:
@@ -470,8 +489,8 @@ def helm_values(s: dict, students: int) -> str:
         f"    guarantee: {guarantee:.2f}",
         "    limit: 2",
         "  memory:",
-        f"    guarantee: {math.ceil(c['memory_gb'] * 10) / 10:.1f}G",
-        f"    limit: {math.ceil(c['memory_limit_gb'] * 10) / 10:.1f}G",
+        f"    guarantee: {_up(c['memory_gb'])}G",
+        f"    limit: {_up(c['memory_limit_gb'])}G",
         "```",
     ]
     return "\n".join(lines)

@@ -82,18 +82,20 @@ class HubError(RuntimeError):
 
 def world_usable(path: Path) -> bool:
     """Whether every account can reach `path` (each folder above it searchable by others) and read it."""
-    path = path.resolve()
-    folders_ok = all(p.stat().st_mode & 0o001 for p in path.parents)
-    return folders_ok and bool(path.stat().st_mode & 0o004)
+    try:
+        path = path.resolve()
+        return all(p.stat().st_mode & 0o001 for p in path.parents) and bool(path.stat().st_mode & 0o004)
+    except OSError:
+        return False
 
 
 def shared_python() -> str | None:
-    """A Python of this environment's version that every account can run: this one, or the system's."""
-    v = sys.version_info
-    base = Path(sys.base_prefix, "bin", f"python{v.major}.{v.minor}")
-    candidates = [base, Path(f"/usr/bin/python{v.major}.{v.minor}"), Path(f"/usr/local/bin/python{v.major}.{v.minor}")]
-    for python in candidates:
-        if python.is_file() and world_usable(python) and world_usable(Path(sys.base_prefix if python == base else "/")):
+    """A Python of this environment's version that every account can run: this one if its installation is
+    readable by all, else the system's (a hub installs the course with such a Python)."""
+    name = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for prefix in (Path(sys.base_prefix), Path("/usr"), Path("/usr/local")):
+        python = prefix / "bin" / name
+        if python.is_file() and world_usable(python) and world_usable(prefix / "lib" / name):
             return str(python)
     return None
 

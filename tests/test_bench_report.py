@@ -346,7 +346,7 @@ def test_the_class_section_and_the_capacity_plan_are_computed_from_one_students_
     thirty = by_size["30"]  # 10 train at once: ceil(10 x 0.75) = 8 cores; all 30 at once: ceil(22.5) = 23
     assert (thirty["training at once"], thirty["cores"], thirty["cores if all train at once"]) == ("10", "8", "23")
     assert thirty["memory"] == "77 GB" and thirty["servers of 16 cores, 64 GB"] == "2"  # ceil(30 x 2.54) = 77
-    assert thirty["per student: memory guarantee / limit"] == "2.5 GB / 3.0 GB"
+    assert thirty["per student: memory guarantee / limit"] == "2.6 GB / 3.1 GB"  # rounded up
     assert by_size["10"]["cores"] == "3" and by_size["300"]["cores"] == "75"
     guide = tmp_path / "instructors.md"
     text = "# Guide\n\n<!-- capacity:start -->\nold\n<!-- capacity:end -->\n\nAfter ✓\n"
@@ -354,6 +354,7 @@ def test_the_class_section_and_the_capacity_plan_are_computed_from_one_students_
     assert report.update_guide(guide, results) is True
     block = report.guide_block(results)
     assert guide.read_text() == text.replace("old", block) and "**Measured**" in block and "**Projected**" in block
+    assert "with 2 students on 2 cores, that model says notebook 02 takes 1.5× as long as alone; it took 2.0×" in block
     assert "guarantee: 0.27\n" in block and "guarantee: 2.6G\n" in block and "limit: 3.1G\n" in block  # 8 / 30 cores
     assert tables(block)[0] == plan and report.update_guide(guide, results) is False
     path = tmp_path / "results.json"
