@@ -399,11 +399,13 @@ def capacity(s: dict) -> dict:
     peak = max(run["peak_mb"] for run in alone) / 1024
     idle = max(run["rss_mb"] for run in alone) / 1024
     busiest = max(alone, key=lambda run: run["cpu_s"] / run["seconds"])
+    largest = max(alone, key=lambda run: run["peak_mb"])
     return {
         "memory_gb": server + peak + idle,  # the server, the notebook running, one earlier kernel left open
         "memory_limit_gb": server + 2 * peak,  # two notebooks running at once still fit
         "cores": busiest["cpu_s"] / busiest["seconds"],  # what one training student uses on the cores alone
         "busiest": busiest["notebook"],
+        "largest": largest["notebook"],
         "peak_gb": peak,
         "server_gb": server,
         "idle_gb": idle,
@@ -448,9 +450,10 @@ def guide_block(results: dict) -> str:
     measured = (
         f"**Measured** (`make bench`, class section, {when}, {s['cores']} cores; [results.md]"
         "(../benchmarks/results.md#class)): one student's server holds "
-        f"{c['server_gb']:.2f} GB; the largest kernel peaks at {c['peak_gb']:.2f} GB ({c['busiest'].split('_')[0]} "
-        f"uses the most cores) and a finished one keeps up to {c['idle_gb']:.2f} GB while it stays open; a training "
-        f"notebook keeps {c['cores']:.2f} cores busy when its student is alone."
+        f"{c['server_gb']:.2f} GB; the largest kernel peaks at {c['peak_gb']:.2f} GB (notebook "
+        f"{c['largest'].split('_')[0]}) and a finished one keeps up to {c['idle_gb']:.2f} GB while it stays open; a "
+        f"training notebook keeps up to {c['cores']:.2f} cores busy (notebook {c['busiest'].split('_')[0]}) when its "
+        "student is alone."
     )
     projected = (
         f"**Projected** from those figures, not measured: a third of the class trains at any moment, and each "
