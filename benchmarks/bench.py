@@ -306,21 +306,16 @@ def cpu_controller() -> tuple[Path, str]:
 
 def run_students(k: int, cpus: float, env: dict, fit: dict) -> list[dict]:
     """k workers at once, each in a cgroup of its own limited to ``cpus`` CPUs; seconds and exit of each."""
-    parent, kind = cpu_controller()
-    period = 100_000
-    folders, children = [parent / f"mnist-bench-{os.getpid()}-{i}" for i in range(k)], []
-    with tempfile.TemporaryDirectory(prefix="bench-threads-") as tmp:
+    from helpers.cpu import cpu_limited_cgroup
+
+    controller, children = cpu_controller(), []
+    with tempfile.TemporaryDirectory(prefix="bench-threads-") as tmp, contextlib.ExitStack() as cgroups:
         try:
-            for i, folder in enumerate(folders):
-                folder.mkdir()
-                if kind == "v1":
-                    (folder / "cpu.cfs_period_us").write_text(str(period))
-                    (folder / "cpu.cfs_quota_us").write_text(str(round(period * cpus)))
-                else:
-                    (folder / "cpu.max").write_text(f"{round(period * cpus)} {period}")
+            for i in range(k):
+                procs = cgroups.enter_context(cpu_limited_cgroup(f"mnist-bench-{os.getpid()}-{i}", cpus, controller))
                 task = json.dumps({"task": "threads", **fit})
                 join = 'echo $$ > "$0" && exec "$@"'  # into the cgroup before Python starts a thread
-                cmd = ["sh", "-c", join, folder / "cgroup.procs", sys.executable, HERE / "bench.py", "--worker", task]
+                cmd = ["sh", "-c", join, procs, sys.executable, HERE / "bench.py", "--worker", task]
                 result, log = Path(tmp) / f"{i}.json", Path(tmp) / f"{i}.log"
                 with log.open("wb") as stderr:
                     proc = subprocess.Popen([*map(str, cmd), str(result)], cwd=HERE.parent, env=env, stderr=stderr)
@@ -346,17 +341,11 @@ def run_students(k: int, cpus: float, env: dict, fit: dict) -> list[dict]:
                     run["stderr"] = result.with_suffix(".log").read_text(errors="replace")[-2000:]
                 students.append(run)
             return students
-        finally:
+        finally:  # before the cgroups are removed
             for proc, _, _ in children:
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
-            for folder in folders:
-                if folder.is_dir():
-                    for pid in (folder / "cgroup.procs").read_text().split():
-                        with contextlib.suppress(OSError):  # gone in the meantime
-                            (parent / "cgroup.procs").write_text(pid)
-                    folder.rmdir()
 
 
 def bench_threads(settings: dict) -> dict:
@@ -401,14 +390,13 @@ def bench_class(settings: dict) -> dict:
     CPU seconds; per round: the wall time until the last student's notebook finished.
     """
     import class_hub
-    import nbformat
 
     if reason := class_hub.why_not():
         raise BenchSkipped(reason)
     paths = sorted((HERE.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if settings["notebooks"]:
         paths = [p for p in paths if p.name[:2] in settings["notebooks"]]
-    cells = {p.name: [c.source for c in nbformat.read(p, 4).cells if c.cell_type == "code"] for p in paths}
+    cells = {p.name: class_hub.code_cells(p) for p in paths}
     names = [f"student{i}" for i in range(1, max(settings["students"]) + 1)]
     rows, failures = [], []
     with class_hub.class_hub(names) as hub:

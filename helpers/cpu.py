@@ -26,11 +26,12 @@ anything unreadable (no cgroups on macOS or Windows) simply sets no limit.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from pathlib import Path
 
-__all__ = ["available_cpus", "configure_threads", "requested_cpus", "writable_cpu_controller"]
+__all__ = ["available_cpus", "configure_threads", "cpu_limited_cgroup", "requested_cpus", "writable_cpu_controller"]
 
 ENV = "MNIST_CPUS"
 CGROUP = Path("/sys/fs/cgroup")
@@ -142,3 +143,25 @@ def writable_cpu_controller(cgroup: Path = CGROUP) -> tuple[Path, str] | None:
     if subtree.is_file() and "cpu" in _read(subtree).split() and os.access(cgroup, os.W_OK):
         return cgroup, "v2"
     return None
+
+
+@contextlib.contextmanager
+def cpu_limited_cgroup(name: str, cpus: float, controller: tuple[Path, str]):
+    """A new cgroup ``name`` under ``controller`` (from writable_cpu_controller) limited to ``cpus`` CPUs; yields
+    its cgroup.procs (write a pid there to move that process in). On leaving, what is still inside goes back to
+    the parent and the cgroup is removed."""
+    parent, kind = controller
+    folder, period = parent / name, 100_000
+    folder.mkdir()
+    try:
+        if kind == "v1":
+            (folder / "cpu.cfs_period_us").write_text(str(period))
+            (folder / "cpu.cfs_quota_us").write_text(str(round(period * cpus)))
+        else:
+            (folder / "cpu.max").write_text(f"{round(period * cpus)} {period}")
+        yield folder / "cgroup.procs"
+    finally:
+        for pid in _read(folder / "cgroup.procs").split():
+            with contextlib.suppress(OSError):  # gone in the meantime
+                (parent / "cgroup.procs").write_text(pid)
+        folder.rmdir()

@@ -61,6 +61,17 @@ REPORT = (
 )
 
 
+def code_cells(path: Path, before_exercises: bool = False) -> list[str]:
+    """A notebook's code cells, as Run All runs them; `before_exercises`: only the lesson, up to the first graded
+    or solution cell."""
+    import nbformat
+
+    cells = nbformat.read(path, 4).cells
+    if before_exercises:
+        cells = cells[: next(i for i, c in enumerate(cells) if c.metadata.get("nbgrader"))]
+    return [c.source for c in cells if c.cell_type == "code"]
+
+
 def resident_mb(user: str) -> float:
     """Resident memory of all the account's processes together, in MB (its server, when no kernel runs)."""
     uid, total = pwd.getpwnam(user).pw_uid, 0
@@ -354,10 +365,6 @@ class Hub:
             return dict(zip(plan, runs, strict=True))
 
         return asyncio.run(everyone())
-
-    def run(self, name: str, code: str, path: str = "session.ipynb", timeout: float = 300) -> dict:
-        """One cell in a fresh kernel of the user's server (a notebook of one cell)."""
-        return asyncio.run(self.run_cells(name, path, [code], timeout))
 
     async def run_cells(self, name: str, path: str, cells: list[str], timeout: float) -> dict:
         """Run cells in a new kernel of `path`'s session on the user's server, over the kernel's websocket.

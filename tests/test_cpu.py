@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from helpers import cpu
 
-import contextlib
 import importlib.util
 import json
 import os
@@ -140,26 +139,6 @@ needs_cgroup = pytest.mark.skipif(
 )
 
 
-@contextlib.contextmanager
-def one_cpu_cgroup(name: str):
-    """A fresh cgroup limited to 1 CPU (quota 100 ms per 100 ms); yields its cgroup.procs. Always removed."""
-    parent, kind = CONTROLLER
-    folder = parent / f"mnist-test-{name}-{os.getpid()}"
-    folder.mkdir()
-    try:
-        if kind == "v1":
-            (folder / "cpu.cfs_period_us").write_text("100000")
-            (folder / "cpu.cfs_quota_us").write_text("100000")
-        else:
-            (folder / "cpu.max").write_text("100000 100000")
-        yield folder / "cgroup.procs"
-    finally:
-        for pid in (folder / "cgroup.procs").read_text().split():  # a child still there goes back, then the folder
-            with contextlib.suppress(OSError):
-                (parent / "cgroup.procs").write_text(pid)
-        folder.rmdir()
-
-
 @needs_cgroup
 @pytest.mark.parametrize("backend", ["tensorflow", pytest.param("jax", marks=needs_jax)])
 def test_under_a_1_cpu_limit_the_backend_runs_fewer_threads_than_without_the_setting(backend, tmp_path):
@@ -167,7 +146,10 @@ def test_under_a_1_cpu_limit_the_backend_runs_fewer_threads_than_without_the_set
     base = {k: v for k, v in os.environ.items() if k not in (*VARS, "MNIST_CPUS", "NPROC")}
     base |= {"KERAS_BACKEND": backend, "KERAS_HOME": str(tmp_path / "keras"), "PYTHONNOUSERSITE": "1"}
     runs = {"limited": base, "unlimited": base | {"MNIST_CPUS": "2"}}
-    with one_cpu_cgroup("a") as procs_a, one_cpu_cgroup("b") as procs_b:
+    with (
+        cpu.cpu_limited_cgroup(f"mnist-test-a-{os.getpid()}", 1, CONTROLLER) as procs_a,
+        cpu.cpu_limited_cgroup(f"mnist-test-b-{os.getpid()}", 1, CONTROLLER) as procs_b,
+    ):
         children = {
             name: subprocess.Popen(
                 [sys.executable, "-c", CHILD, str(procs), *VARS], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True

@@ -22,13 +22,13 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute
 from traitlets.config.loader import PyFileConfigLoader
 
+from conftest import WRONG, answered, hidden_lines
+
 REPO = Path(__file__).resolve().parent.parent
 GRADE, CONFIG = REPO / "grading" / "grade.py", REPO / "grading" / "nbgrader_config.py"
 NOTEBOOK = REPO / "notebooks" / "01_data_exploration.ipynb"
 ASSIGNMENT = "mnist"
 STUDENTS = ("instructor", "untouched", "wrong")
-WRONG = {"ex2_answer": "x_test_scaled = x_test / 255  # float64: the check wants float32"}
-HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 SHIPPED = PyFileConfigLoader(CONFIG.name, str(CONFIG.parent)).load_config()
 
 
@@ -39,11 +39,6 @@ def meta(cell) -> dict:
 def points(path: Path, cell_type: str) -> dict[str, int]:
     cells = [c for c in nbformat.read(path, 4).cells if meta(c).get("grade") and c.cell_type == cell_type]
     return {meta(c)["grade_id"]: meta(c)["points"] for c in cells}
-
-
-def hidden_lines(path: Path) -> list[str]:
-    source = "\n".join(c.source for c in nbformat.read(path, 4).cells)
-    return [line.strip() for block in HIDDEN.findall(source) for line in block.splitlines() if line.strip()]
 
 
 def text_of(page: Path) -> str:
@@ -90,11 +85,7 @@ def graded(tmp_path_factory):
     course = course_of_notebooks(tmp_path_factory)
     released = course / "release" / ASSIGNMENT / NOTEBOOK.name
     nbs = {"instructor": nbformat.read(NOTEBOOK, 4), "untouched": nbformat.read(released, 4)}
-    nbs["wrong"] = nbformat.read(released, 4)  # the instructor's answers but one
-    answers = {meta(c)["grade_id"]: c.source for c in nbs["instructor"].cells if meta(c).get("solution")}
-    for cell in (c for c in nbs["wrong"].cells if meta(c).get("solution")):
-        answer = re.sub(r"^\s*### (BEGIN|END) SOLUTION\s*\n", "", answers[meta(cell)["grade_id"]], flags=re.M)
-        cell.source = WRONG.get(meta(cell)["grade_id"], answer)
+    nbs["wrong"] = answered(nbformat.read(released, 4), NOTEBOOK, WRONG)  # the instructor's answers but one
     for student, nb in nbs.items():
         submit(course, student, nb)
     run = grade(course, env=environment(course.parent))

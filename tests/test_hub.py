@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 import class_hub  # noqa: E402
 
+from conftest import WRONG, answered, hidden_lines  # noqa: E402
+
 # skipped, not failed, where no hub can run (each test says why): `make test-hub` as a normal user exits 0
 REASON = class_hub.why_not()
 pytestmark = [pytest.mark.hub, pytest.mark.skipif(REASON is not None, reason=f"no class hub here: {REASON}")]
@@ -36,15 +38,6 @@ STUDENTS = ("ada", "ben", "cem")
 NOTEBOOKS = REPO / "notebooks"
 FIRST, SECOND = NOTEBOOKS / "01_data_exploration.ipynb", NOTEBOOKS / "02_baseline_model.ipynb"
 ASSIGNMENT = "mnist"
-HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
-WRONG = {"ex2_answer": "x_test_scaled = x_test / 255  # float64: the check wants float32"}
-
-
-def code_cells(path: Path, before_exercises: bool = False) -> list[str]:
-    cells = nbformat.read(path, 4).cells
-    if before_exercises:  # the lesson itself: up to the first graded or solution cell
-        cells = cells[: next(i for i, c in enumerate(cells) if c.metadata.get("nbgrader"))]
-    return [c.source for c in cells if c.cell_type == "code"]
 
 
 def step(command: str, cwd: str = "~") -> str:
@@ -94,8 +87,8 @@ def test_students_run_the_first_notebooks_at_the_same_time(hub):
         for path in (FIRST, SECOND):
             hub.put(name, f"series/{path.name}", json.loads(path.read_text()))
         plan[name] = [
-            (f"series/{FIRST.name}", [*code_cells(FIRST), class_hub.REPORT]),
-            (f"series/{SECOND.name}", [*code_cells(SECOND, before_exercises=True), class_hub.REPORT]),
+            (f"series/{FIRST.name}", [*class_hub.code_cells(FIRST), class_hub.REPORT]),
+            (f"series/{SECOND.name}", [*class_hub.code_cells(SECOND, before_exercises=True), class_hub.REPORT]),
         ]
     runs = hub.run_together(plan)
 
@@ -117,22 +110,6 @@ def test_students_run_the_first_notebooks_at_the_same_time(hub):
     assert hub.api("GET", f"/user/{hub.users['ada']}/api/contents", token=hub.tokens["ada"])[0] == 200
 
 
-def answered(released: dict, wrong: dict[str, str]) -> dict:
-    """The released notebook with the instructor's answers typed in (and `wrong` in place of some)."""
-    nb = nbformat.from_dict(released)
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(FIRST, 4).cells if is_solution(c)}
-    for cell in (c for c in nb.cells if is_solution(c)):
-        grade_id = cell.metadata["nbgrader"]["grade_id"]
-        cell.source = wrong.get(
-            grade_id, re.sub(r"^\s*### (BEGIN|END) SOLUTION\s*\n", "", answers[grade_id], flags=re.M)
-        )
-    return nb
-
-
-def is_solution(cell) -> bool:
-    return cell.metadata.get("nbgrader", {}).get("solution", False)
-
-
 def test_nbgrader_exchange_between_real_accounts(hub):
     teacher, clone = hub.home("teacher"), hub.home("teacher") / "mnist-keras-course"
     for part in ("grade.py", "kernel_sandbox.py", "submission_checks.py", "nbgrader_config.py"):  # the teacher's clone
@@ -147,7 +124,7 @@ def test_nbgrader_exchange_between_real_accounts(hub):
     release = step(new_course, "~/mnist-keras-course") + "\n" + step(nbgrader("release_assignment", ASSIGNMENT), course)
     ok(hub, "teacher", release)  # each teacher's and students' step is one cell, in a fresh kernel
 
-    hidden = hidden_lines()
+    hidden = hidden_lines(FIRST)
     everyone_ok(hub, {name: step(nbgrader("fetch_assignment", ASSIGNMENT)) for name in STUDENTS})
     fetched = {}
     for name in STUDENTS:
@@ -158,7 +135,11 @@ def test_nbgrader_exchange_between_real_accounts(hub):
         fetched[name] = model["content"]
         text = json.dumps(fetched[name])
         assert "HIDDEN TESTS" not in text and not [line for line in hidden if json.dumps(line)[1:-1] in text], name
-    work = {"ada": answered(fetched["ada"], {}), "ben": fetched["ben"], "cem": answered(fetched["cem"], WRONG)}
+    work = {
+        "ada": answered(fetched["ada"], FIRST, {}),
+        "ben": fetched["ben"],
+        "cem": answered(fetched["cem"], FIRST, WRONG),
+    }
     for name in STUDENTS:
         hub.put(name, f"{ASSIGNMENT}/{FIRST.name}", json.loads(nbformat.writes(nbformat.from_dict(work[name]))))
     everyone_ok(hub, {name: step(nbgrader("submit", ASSIGNMENT)) for name in STUDENTS})
@@ -206,11 +187,6 @@ def test_nbgrader_exchange_between_real_accounts(hub):
     others = [pages["ben"], exchange / "inbound", exchange / "feedback", teacher / "course" / "gradebook.db"]
     said = ok(hub, "ada", probe.format(paths=[str(p) for p in [pages["ada"], *others]])).splitlines()
     assert said == [f"read {pages['ada']}", *(f"refused {p}" for p in others)]
-
-
-def hidden_lines() -> list[str]:
-    source = "\n".join(c.source for c in nbformat.read(FIRST, 4).cells)
-    return [line.strip() for block in HIDDEN.findall(source) for line in block.splitlines() if line.strip()]
 
 
 def test_the_hub_stops_and_leaves_nothing_behind(hub):
