@@ -41,22 +41,29 @@ export PYTHONNOUSERSITE := 1
 help:
 	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
 
+# The Pythons the course supports (pyproject's requires-python): Keras runs on TensorFlow on 3.10 to 3.13
+# and on JAX on 3.14 and 3.15, where TensorFlow publishes no wheels (README, "Which Python").
 $(BIN)/python:
-	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; ok = (3, 10) <= v < (3, 14); \
-	  print("Python %d.%d found; this course needs Python 3.10 to 3.13 (set PYTHON=python3.x)." % v) if not ok else None; \
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; ok = (3, 10) <= v < (3, 16); \
+	  print("Python %d.%d found; this course needs Python 3.10 to 3.15 (set PYTHON=python3.x)." % v) if not ok else None; \
+	  v < (3, 14) or print("Python %d.%d: Keras will run on JAX (TensorFlow publishes no wheels for it)." % v); \
+	  v != (3, 15) or print("Python 3.15: h5py, which Keras saves models with, has no wheels for 3.15 yet, so pip" \
+	    " builds it: that needs the HDF5 library (Debian/Ubuntu: apt-get install libhdf5-dev pkg-config;" \
+	    " macOS: brew install hdf5). Python 3.14 needs nothing more."); \
 	  sys.exit(not ok)'
 	$(PYTHON) -m venv $(VENV)
 
-# pip install with the lock as constraints where it fits this Python (3.11), else from pyproject's ranges.
+# pip install with the lock as constraints (it holds a tested version for every supported Python,
+# Linux, macOS and Windows), or from pyproject's ranges with USE_LOCK=0.
 # $(1): what is installed (for the message), $(2): the requirement (. or .[extras]).
 define pip_install
-	@if [ "$(USE_LOCK)" = 1 ] && $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then \
+	@if [ "$(USE_LOCK)" = 1 ]; then \
 	  echo "Installing $(1), tested versions from $(LOCK) ..."; constraints="-c $(LOCK)"; \
 	else \
-	  echo "Installing $(1) from the version ranges in pyproject.toml (the lock is for Python 3.11) ..."; constraints=""; \
+	  echo "Installing $(1), the newest releases that the ranges in pyproject.toml allow ..."; constraints=""; \
 	fi; \
 	$(BIN)/python -m pip install --disable-pip-version-check -q $$constraints "setuptools>=68" wheel && \
-	$(BIN)/python -m pip install --disable-pip-version-check -q $$constraints --no-build-isolation -e "$(2)"
+	$(BIN)/python -m pip install --disable-pip-version-check -q $$constraints -e "$(2)"
 endef
 
 # What a student needs: the packages the notebooks and helpers import.
@@ -76,8 +83,9 @@ install: $(STAMP)
 data: $(STAMP)
 	$(BIN)/python -m helpers.data fetch
 
+NOTEBOOKS ?= notebooks
 run: data
-	$(BIN)/python scripts/run_notebooks.py --out build notebooks
+	$(BIN)/python scripts/run_notebooks.py --out build $(NOTEBOOKS)
 
 # Benchmarks: every section, then the README's "what to expect" table and the instructor guide's capacity
 # table from the results. The threads and class sections need root (cgroups, a hub with Unix accounts).
@@ -173,13 +181,18 @@ grade: data $(TEST_STAMP) sandbox
 sandbox:
 	$(call apt_install,bwrap,bubblewrap,the grading sandbox,grading will run submissions unconfined)
 
-# Re-resolve the lock from pyproject.toml's ranges in a scratch environment (Python 3.11).
+# Re-resolve the lock from pyproject.toml's ranges: one universal resolution (uv pip compile --universal) for
+# Python 3.10 to 3.15 on Linux, macOS and Windows, environment markers where versions differ. The lock's
+# current versions are kept where they still fit; LOCK_FLAGS=--upgrade takes the newest everywhere,
+# LOCK_FLAGS="--upgrade-package numpy" one package. tests/test_platforms.py checks every target has wheels.
+LOCK_FLAGS ?=
+# uv comes into a scratch environment, so a lock that no longer installs can still be remade.
 lock:
-	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
-	build/lock-venv/bin/python -m pip install -q "setuptools>=68" wheel -e ".[dev,instructor,hub]"
-	{ sed -n '1,2p' $(LOCK); build/lock-venv/bin/python -m pip freeze --all --exclude-editable \
-	  | grep -v -E '^(pip|mnist-keras-course)=='; } > $(LOCK).new && mv $(LOCK).new $(LOCK)
-	rm -rf build/lock-venv
+	@test -x build/lock-venv/bin/uv || { $(PYTHON) -m venv build/lock-venv && \
+	  build/lock-venv/bin/python -m pip install -q --disable-pip-version-check "$$(grep -o '"uv[^"]*"' pyproject.toml | tr -d '"')"; }
+	@printf '%s\n' "setuptools>=68" wheel > build/lock-build-requirements.txt
+	build/lock-venv/bin/uv pip compile pyproject.toml build/lock-build-requirements.txt --all-extras --universal \
+	  --python-version 3.10 --custom-compile-command "make lock" --quiet $(LOCK_FLAGS) -o $(LOCK)
 
 clean:
 	rm -rf build release .pytest_cache

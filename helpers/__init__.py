@@ -5,10 +5,12 @@ import of TensorFlow runs with its C++ start-up log lines (absl, oneDNN, CUDA an
 notes) muted, so they stay out of notebook outputs and test logs. TensorFlow itself is not
 loaded until something imports it, so ``helpers.data`` and ``helpers.files`` stay light.
 
-The backend is TensorFlow unless ``KERAS_BACKEND`` says otherwise before Keras is first imported
-(``KERAS_BACKEND=jax``: tests/test_backends.py checks that no part of ``helpers`` then imports
-TensorFlow). Keras itself still imports an installed TensorFlow under any backend, to save a model
-or set the random seed; that import is muted the same way.
+Keras' backend is the one ``KERAS_BACKEND`` names, when it is set before Keras is first imported:
+the user's choice always wins. Unset, ``helpers`` sets it to the backend that is installed:
+TensorFlow where it is (it publishes wheels for Python 3.10 to 3.13), else JAX (the course's
+dependencies install JAX instead on newer Pythons). Under JAX no part of ``helpers`` imports
+TensorFlow (tests/test_backends.py). Keras itself still imports an installed TensorFlow under any
+backend, to save a model or set the random seed; that import is muted the same way.
 
 Importing ``helpers`` also sizes TensorFlow's and JAX's thread pools to the CPUs this process may
 really use (a hub's CPU limit, not the server's core count; ``MNIST_CPUS=N`` overrides it): see
@@ -25,8 +27,26 @@ import importlib.util
 import os
 import sys
 
-# Set before TensorFlow is first imported; a value the user set wins.
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+BACKENDS = ("tensorflow", "jax")  # the course's backends, in the order helpers prefers them
+
+
+def installed_backend() -> str:
+    """The first of ``BACKENDS`` that is installed (found without importing it); "tensorflow" if none is.
+
+    With neither installed, Keras' own error on import then names what is missing.
+    """
+    for name in BACKENDS:
+        try:
+            if importlib.util.find_spec(name) is not None:
+                return name
+        except (ImportError, ValueError):  # a broken or blocked install counts as none
+            continue
+    return BACKENDS[0]
+
+
+# Set before Keras or TensorFlow is first imported; a value the user set wins.
+if not os.environ.get("KERAS_BACKEND"):
+    os.environ["KERAS_BACKEND"] = installed_backend()
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide C++ INFO/WARNING/ERROR lines
 cpu.configure_threads()  # thread pools sized to the CPU limit (no limit: nothing set)
 

@@ -20,8 +20,9 @@ then sets these to that number N, each unless already set:
 - ``OMP_NUM_THREADS``: NumPy's OpenBLAS threads (TensorFlow's oneDNN uses its own pool).
 
 Without a limit (N equals the affinity count, as on a laptop) nothing is set: TensorFlow and JAX
-keep their own defaults, which are the same numbers. Only the Python standard library is used, and
-anything unreadable (no cgroups on macOS or Windows) simply sets no limit.
+keep their own defaults, which are the same numbers. Only the Python standard library is used.
+Cgroups and ``/proc`` are Linux's: they are read on Linux only, and anything unreadable sets no limit.
+On macOS and Windows (no affinity call, no cgroups) N is ``os.cpu_count()``, so nothing is set.
 """
 
 from __future__ import annotations
@@ -29,16 +30,20 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 from pathlib import Path
 
 __all__ = ["available_cpus", "configure_threads", "cpu_limited_cgroup", "requested_cpus", "writable_cpu_controller"]
 
 ENV = "MNIST_CPUS"
+PROC = Path("/proc")  # Linux's; read at each call of available_cpus, so a test can point both elsewhere
 CGROUP = Path("/sys/fs/cgroup")
 
 
 def _affinity() -> int:
-    """The CPUs this process may be scheduled on (taskset, cpusets), as TensorFlow and XLA count them."""
+    """The CPUs this process may be scheduled on (taskset, cpusets), as TensorFlow and XLA count them.
+
+    ``os.sched_getaffinity`` is Linux's (macOS and Windows lack it): elsewhere ``os.cpu_count()``."""
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
@@ -96,9 +101,16 @@ def _v1_mounts(proc: Path, cgroup: Path) -> list[tuple[Path, str]]:
     return found or [(m, r) for m, r in usual if m.is_dir()]
 
 
-def available_cpus(*, proc: str | os.PathLike = "/proc", cgroup: str | os.PathLike = CGROUP) -> int:
-    """The CPUs this process may really use: the least of its affinity and every cgroup quota above it."""
-    return min([_affinity(), *_quotas(Path(proc), Path(cgroup))])
+def available_cpus(*, proc: str | os.PathLike | None = None, cgroup: str | os.PathLike | None = None) -> int:
+    """The CPUs this process may really use: the least of its affinity and every cgroup quota above it.
+
+    ``proc`` and ``cgroup`` are the folders read (default ``PROC`` and ``CGROUP``: on Linux only; macOS and
+    Windows have no cgroups, so there it is the affinity, that is ``os.cpu_count()``). Tests pass fake trees.
+    """
+    if proc is None and cgroup is None and not sys.platform.startswith("linux"):
+        return _affinity()
+    proc, cgroup = Path(PROC if proc is None else proc), Path(CGROUP if cgroup is None else cgroup)
+    return min([_affinity(), *_quotas(proc, cgroup)])
 
 
 def requested_cpus(environ=os.environ) -> int | None:
@@ -155,13 +167,13 @@ def cpu_limited_cgroup(name: str, cpus: float, controller: tuple[Path, str]):
     folder.mkdir()
     try:
         if kind == "v1":
-            (folder / "cpu.cfs_period_us").write_text(str(period))
-            (folder / "cpu.cfs_quota_us").write_text(str(round(period * cpus)))
+            (folder / "cpu.cfs_period_us").write_text(str(period), encoding="ascii")
+            (folder / "cpu.cfs_quota_us").write_text(str(round(period * cpus)), encoding="ascii")
         else:
-            (folder / "cpu.max").write_text(f"{round(period * cpus)} {period}")
+            (folder / "cpu.max").write_text(f"{round(period * cpus)} {period}", encoding="ascii")
         yield folder / "cgroup.procs"
     finally:
         for pid in _read(folder / "cgroup.procs").split():
             with contextlib.suppress(OSError):  # gone in the meantime
-                (parent / "cgroup.procs").write_text(pid)
+                (parent / "cgroup.procs").write_text(pid, encoding="ascii")
         folder.rmdir()

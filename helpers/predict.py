@@ -197,6 +197,7 @@ def predict_folder(model, folder, pattern: str | Sequence[str] = PATTERNS, *, ga
             row.update(digit=int(probs.argmax()), confidence=float(probs.max()), top3=_top3(probs))
     table = pd.DataFrame(rows, columns=["file", "digit", "confidence", "top3", "error"])
     table["digit"] = pd.Series([row.get("digit") for row in rows], dtype=object)  # int, or None (not NaN)
+    table["error"] = pd.Series([row["error"] for row in rows], dtype=object)  # text, or None (pandas 3: not NaN)
     table["model"] = model_name(model)
     table["gate"] = pd.Series([gate_name] * len(rows), dtype=object)
     return table

@@ -10,7 +10,6 @@ step at a time, and ``to_mnist(image, return_steps=True)`` shows every step.
 from __future__ import annotations
 
 import operator
-import os
 import stat
 import struct
 import zlib
@@ -160,7 +159,7 @@ def _check_file(path: Path) -> None:
     """Refuse what is not a regular file, before anything tries to read it (a FIFO would wait forever)."""
     if path.is_symlink() and not path.exists():  # exists() follows the link: dangling, or a loop of links
         raise FileNotFoundError(
-            f"{path.name} is a symbolic link to {os.readlink(path)!r}, which does not exist (or the links form a "
+            f"{path.name} is a symbolic link to {str(path.readlink())!r}, which does not exist (or the links form a "
             "loop): copy the image itself there, or fix the link."
         )
     if not path.exists():

@@ -41,9 +41,14 @@ def write_notebook(nb: nbformat.NotebookNode, target: Path) -> None:
     write_atomic(target, text if text.endswith("\n") else text + "\n")
 
 
-def run_one(src: Path, target: Path) -> tuple[bool, float, str]:
-    """Run ``src`` with its own folder as working directory; write the executed copy."""
+def run_one(src: Path, target: Path, probe: str = "") -> tuple[bool, float, str]:
+    """Run ``src`` with its own folder as working directory; write the executed copy.
+
+    ``probe``: code run as one more cell at the end, in the same kernel (its output is in the copy).
+    """
     nb = nbformat.read(src, as_version=4)
+    if probe:
+        nb.cells.append(nbformat.v4.new_code_cell(probe))
     client = NotebookClient(
         nb,
         timeout=CELL_TIMEOUT,

@@ -1,4 +1,4 @@
-"""Keras backends: TensorFlow by default, JAX when asked, no TensorFlow under JAX; each in a fresh Python."""
+"""Keras backends: the user's KERAS_BACKEND, else the installed one (TensorFlow, else JAX); each in a fresh Python."""
 
 from __future__ import annotations
 
@@ -45,18 +45,33 @@ def report(extra: str = "") -> str:
     return f"\nimport json, os, sys\nprint(json.dumps({{{seen}{extra}}}))\n"
 
 
+# Code run before helpers is imported: TensorFlow then cannot be found or imported, as on Python 3.14 and later.
+NO_TENSORFLOW = """
+import importlib.abc, sys
+
+class NoTensorFlow(importlib.abc.MetaPathFinder):  # import tensorflow -> ImportError, as if not installed
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "tensorflow":
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)", name=name)
+
+sys.meta_path.insert(0, NoTensorFlow())
+"""
+
+
 @pytest.mark.parametrize(
     ("before", "backend", "expected"),
     [
         pytest.param("", "jax", "jax", marks=needs_jax),
         ("", "numpy", "numpy"),  # the user's KERAS_BACKEND wins
-        ("", None, "tensorflow"),  # unset: helpers sets it to tensorflow
+        ("", None, "tensorflow"),  # unset: helpers sets it to the installed backend, TensorFlow first
+        pytest.param(NO_TENSORFLOW, None, "jax", marks=needs_jax),  # unset, no TensorFlow: JAX
+        ("", "", "tensorflow"),  # set but empty counts as unset
         # a notebook may import helpers, then set KERAS_BACKEND itself, then import Keras
         pytest.param("import os, helpers\nos.environ['KERAS_BACKEND'] = 'jax'\n", None, "jax", marks=needs_jax),
     ],
-    ids=["jax", "numpy", "unset", "set-after-helpers"],
+    ids=["jax", "numpy", "unset", "unset-no-tensorflow", "empty", "set-after-helpers"],
 )
-def test_the_backend_is_the_users_choice_else_tensorflow(tmp_path, before, backend, expected):
+def test_the_backend_is_the_users_choice_else_the_installed_one(tmp_path, before, backend, expected):
     seen = run_python(before + IMPORT_ALL + report(), tmp_path, backend=backend)
     assert seen["env"] == seen["backend"] == expected, seen
     # under TensorFlow, JAX may be loaded too: TensorFlow imports it where installed (tensorflow/lite/python/util.py)
