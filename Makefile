@@ -23,6 +23,8 @@
 # USE_LOCK=0 installs the newest releases pyproject's ranges allow instead; PYTHON=python3.12 picks another interpreter.
 
 SHELL := /bin/bash
+# pyproject's [build-system] requires, and wheel: installed first, and pinned in the lock with the rest
+BUILD_REQS := "setuptools>=68" wheel
 PYTHON ?= python3
 VENV ?= .venv
 USE_LOCK ?= 1
@@ -67,7 +69,7 @@ define pip_install
 	else \
 	  echo "Installing $(1), the newest releases that the ranges in pyproject.toml allow ..."; constraints=""; \
 	fi; \
-	$(BIN)/python -m pip install --disable-pip-version-check -q $$constraints "setuptools>=68" wheel && \
+	$(BIN)/python -m pip install --disable-pip-version-check -q $$constraints $(BUILD_REQS) && \
 	$(BIN)/python -m pip install --disable-pip-version-check -q $$constraints -e "$(2)"
 endef
 
@@ -156,9 +158,8 @@ debootstrap:
 # build/latest-lock.txt, installed into build/latest-venv, then make test there. A failure shows what an
 # upgrade breaks before a student meets it; build/latest-lock.txt says which versions ran. PYTHON picks the Python.
 LATEST_VENV := build/latest-venv
-test-latest: $(TEST_STAMP)
-	@mkdir -p build && printf '%s\n' "setuptools>=68" wheel > build/lock-build-requirements.txt
-	$(BIN)/uv pip compile pyproject.toml build/lock-build-requirements.txt --all-extras --quiet --no-header \
+test-latest: $(TEST_STAMP) build/lock-build-requirements.txt
+	$(BIN)/uv $(UV_COMPILE) --no-header \
 	  --python $$($(PYTHON) -c 'import sys; print(sys.executable)') --upgrade -o build/latest-lock.txt
 	rm -rf $(LATEST_VENV)
 	$(MAKE) --no-print-directory test VENV=$(LATEST_VENV) LOCK=build/latest-lock.txt
@@ -229,13 +230,15 @@ sandbox:
 # current versions are kept where they still fit; LOCK_FLAGS=--upgrade takes the newest everywhere,
 # LOCK_FLAGS="--upgrade-package numpy" one package. tests/test_platforms.py checks every target has wheels.
 LOCK_FLAGS ?=
+UV_COMPILE = pip compile pyproject.toml build/lock-build-requirements.txt --all-extras --quiet
+build/lock-build-requirements.txt: pyproject.toml
+	@mkdir -p build && printf '%s\n' $(BUILD_REQS) > $@
 # uv comes into a scratch environment, so a lock that no longer installs can still be remade.
-lock:
+lock: build/lock-build-requirements.txt
 	@test -x build/lock-venv/bin/uv || { $(PYTHON) -m venv build/lock-venv && \
 	  build/lock-venv/bin/python -m pip install -q --disable-pip-version-check "$$(grep -o '"uv[^"]*"' pyproject.toml | tr -d '"')"; }
-	@printf '%s\n' "setuptools>=68" wheel > build/lock-build-requirements.txt
-	build/lock-venv/bin/uv pip compile pyproject.toml build/lock-build-requirements.txt --all-extras --universal \
-	  --python-version 3.10 --custom-compile-command "make lock" --quiet $(LOCK_FLAGS) -o $(LOCK)
+	build/lock-venv/bin/uv $(UV_COMPILE) --universal \
+	  --python-version 3.10 --custom-compile-command "make lock" $(LOCK_FLAGS) -o $(LOCK)
 
 clean:
 	rm -rf build release .pytest_cache
